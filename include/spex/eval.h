@@ -1,0 +1,34 @@
+/* eval.h -- distributed evaluation of the SPEX design.
+ *
+ * Ranks own contiguous blocks of signals (spex_partition); each rank
+ * generates only its own masks, batch by batch, and evaluates them with the
+ * oracle.  No rank ever holds the masks of the whole design.
+ */
+#ifndef SPEX_EVAL_H
+#define SPEX_EVAL_H
+
+#include <mpi.h>
+#include <stddef.h>
+
+#include "spex/design.h"
+#include "spex/error.h"
+#include "spex/log.h"
+#include "spex/oracle.h"
+
+/* Local.  Block partition of [0, total) over size parts: contiguous,
+ * in order, sizes differing by at most one (the first total % size parts
+ * are one larger). */
+void spex_partition(size_t total, int q, int size, size_t *lo, size_t *hi);
+
+/* Local.  The part that owns index i of [0, total) under spex_partition. */
+int spex_partition_owner(size_t total, int size, size_t i);
+
+/* Collective on comm.  Evaluates signals [s_lo, s_hi) of d into sig
+ * ((s_hi - s_lo) * 2^b values, signal-major, l fastest), at most batch masks
+ * per oracle call.  Progress (whole-job counts) goes to log.  Errors are
+ * agreed across ranks before returning. */
+spex_status spex_eval_signals(MPI_Comm comm, const spex_design *d, spex_oracle *o, size_t s_lo,
+                              size_t s_hi, int batch, double *sig, const spex_log *log,
+                              spex_error *err);
+
+#endif

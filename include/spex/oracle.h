@@ -1,0 +1,55 @@
+/* oracle.h -- value functions: a batch of masks in, one double per mask out.
+ *
+ * Every backend fills the same struct of function pointers.  Masks are
+ * word-packed (mask.h).  Each query carries a global id (its index in the
+ * design) so that anything random about its value (noise) is a function of
+ * (seed, id) and not of which rank evaluates it.
+ */
+#ifndef SPEX_ORACLE_H
+#define SPEX_ORACLE_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spex/config.h"
+#include "spex/error.h"
+#include "spex/spectrum.h"
+
+typedef struct spex_oracle spex_oracle;
+
+struct spex_oracle {
+    int n;            /* features */
+    size_t words;     /* words per mask */
+    const char *kind; /* "sparse", ... */
+    void *state;
+    /* Local.  Evaluates count masks (count * words words, contiguous) whose
+     * global ids are first_id, first_id + 1, ...; writes count values. */
+    spex_status (*eval)(spex_oracle *o, size_t count, const uint64_t *masks, uint64_t first_id,
+                        double *values, spex_error *err);
+    void (*destroy)(spex_oracle *o);
+    /* Known Fourier spectrum sorted by set, or NULL (real models). */
+    const spex_spectrum *truth;
+};
+
+/* Collective on comm.  Creates the oracle the study names.  Ranks agree on
+ * failure (the error is the same on every rank). */
+spex_status spex_oracle_create(MPI_Comm comm, const spex_config *cfg, spex_oracle **out,
+                               spex_error *err);
+
+/* Local.  Releases an oracle (NULL is fine). */
+void spex_oracle_destroy(spex_oracle *o);
+
+/* Local.  Evaluates and checks that every value is finite (a non-finite
+ * value is an SPEX_EORACLE error naming the query id). */
+spex_status spex_oracle_eval(spex_oracle *o, size_t count, const uint64_t *masks,
+                             uint64_t first_id, double *values, spex_error *err);
+
+/* Local.  The synthetic backend: f(x) = sum of the spectrum's terms in the
+ * given basis, plus N(0, sigma^2) noise from (seed, SPEX_STREAM_NOISE, id),
+ * plus cost_us of busy work per query.  Takes ownership of spec. */
+spex_status spex_oracle_sparse_create(int n, spex_spectrum *spec, spex_basis basis, double sigma,
+                                      uint64_t seed, double cost_us, spex_oracle **out,
+                                      spex_error *err);
+
+#endif

@@ -1,0 +1,62 @@
+/* result.h -- what a run found, in memory: the ranked spectrum plus the
+ * metadata and diagnostics the result file records (DESIGN.md section 7).
+ */
+#ifndef SPEX_RESULT_H
+#define SPEX_RESULT_H
+
+#include <stdint.h>
+
+#include "spex/error.h"
+#include "spex/spectrum.h"
+
+enum {
+    SPEX_STAGE_DESIGN = 0,
+    SPEX_STAGE_EVALUATE,
+    SPEX_STAGE_TRANSFORM,
+    SPEX_STAGE_DECODE,
+    SPEX_STAGE_WRITE,
+    SPEX_STAGE_COUNT
+};
+
+/* Local.  "design", "evaluate", ... */
+const char *spex_stage_name(int stage);
+
+typedef struct spex_result {
+    /* Root attributes. */
+    char method[32];
+    int n_features;
+    int max_order;
+    uint64_t queries;
+    int64_t seed;
+    int ranks;
+    char created[40];        /* ISO 8601, UTC */
+    double wall_seconds;
+    double faithfulness_r2;  /* NaN when not measured */
+    int b, groups, delays_count; /* design: log2 bins, C, P+1 */
+    char delays[16];         /* "bch" or "identity" */
+    char *config;            /* effective study (INI text); owned */
+    /* /fourier, ranked by |coef| descending. */
+    spex_spectrum fourier;
+    /* /features/name, or NULL. n_features strings; owned. */
+    char **names;
+    /* /diagnostics */
+    double stage_seconds[SPEX_STAGE_COUNT];
+    int peel_rounds;
+    uint64_t bins_zero, bins_single, bins_multi; /* classification at the end */
+    uint64_t bins_unresolved;                    /* non-zero bins left after peeling */
+} spex_result;
+
+/* Local.  Zeroes r (faithfulness NaN, no names, empty spectrum). */
+void spex_result_init(spex_result *r);
+
+/* Local.  Frees what r owns and re-initializes it. */
+void spex_result_free(spex_result *r);
+
+/* Local.  Reads a names file: exactly n lines (a trailing empty line is
+ * ignored), each a non-empty name of at most 63 bytes.  Errors name
+ * file:line (SPEX_EINPUT).  *names is new memory: n strings and the array;
+ * free with spex_names_free. */
+spex_status spex_names_read(const char *path, int n, char ***names, spex_error *err);
+void spex_names_free(char **names, int n);
+
+#endif

@@ -1,0 +1,27 @@
+/* wht.h -- Walsh-Hadamard transforms of length 2^b.
+ *
+ * The kernel is unnormalized and in place: x <- H x with
+ * H_{jl} = (-1)^(j.l).  Radix-2 butterflies, cache-blocked: all levels
+ * that fit a block are done block by block, the rest in strided sweeps.
+ * Levels are applied in ascending bit order, always, so that the
+ * distributed transform reproduces the local one exactly.
+ */
+#ifndef SPEX_WHT_H
+#define SPEX_WHT_H
+
+#include <mpi.h>
+#include <stddef.h>
+
+/* Local.  In-place unnormalized WHT of x[0 .. 2^b - 1]. */
+void spex_wht_execute(double *x, int b);
+
+/* Local.  Reference O(4^b) transform for tests: y = H x. */
+void spex_wht_brute(const double *x, double *y, int b);
+
+/* Collective on comm.  In-place unnormalized WHT of a length-2^b signal
+ * spread over the ranks of comm in equal contiguous blocks: comm's size must
+ * be a power of two 2^r <= 2^b; each rank holds 2^(b-r) consecutive values,
+ * rank q the block starting at q 2^(b-r).  Gives the local kernel's result. */
+int spex_wht_execute_dist(double *x, int b, MPI_Comm comm);
+
+#endif

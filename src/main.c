@@ -1,0 +1,324 @@
+/* main.c -- the spex command line.
+ *
+ *   spex run   [STUDY.ini] [--set section.key=value ...] [-o FILE]
+ *   spex show  RESULT.h5 [--top N]
+ *   spex --help | --version | keys
+ *
+ * MPI starts here and MPI_COMM_WORLD is named here only; everything below
+ * takes the communicator as an argument.  Errors: one line from rank 0 on
+ * stderr, and every rank exits with the same code (DESIGN.md section 8).
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spex.h"
+
+static void print_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: spex run [STUDY.ini] [--set section.key=value ...] [-o FILE] [-q]\n"
+            "       spex show RESULT.h5 [--top N]\n"
+            "       spex keys            list every study key, its type and default\n"
+            "       spex --help | --version\n"
+            "\n"
+            "spex finds the few feature interactions that drive a black-box function of n\n"
+            "binary features (sparse Walsh-Hadamard recovery, SPEX), in parallel with MPI:\n"
+            "  mpirun -np 4 spex run study.ini -o result.h5\n"
+            "\n"
+            "run   runs a study; without STUDY.ini, the embedded default study (a synthetic\n"
+            "      function of 10,000 features with 100 known interactions, which spex must\n"
+            "      recover exactly).  Any key can be overridden: --set method.b=10\n"
+            "      -o FILE      result file (default: study.output)\n"
+            "      -q           quiet: only errors\n"
+            "show  prints the ranked interactions of a result file\n"
+            "      --top N      how many (default 20; 0 = all)\n"
+            "\n"
+            "Exit codes: 0 ok, 1 usage or study, 2 input data, 3 value function, 4 numerical,\n"
+            "5 file i/o, 70 internal.  Documentation: README.md and doc/ in the source tree.\n");
+}
+
+/* Rank 0 reads the study file and broadcasts its text, so that a job of
+ * many ranks touches the file system once. */
+static spex_status read_study_text(MPI_Comm comm, const char *path, char **text, spex_error *err)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    long len = 0;
+    *text = NULL;
+    if (rank == 0) {
+        FILE *f = fopen(path, "rb");
+        if (f == NULL) {
+            spex_error_set(err, SPEX_EUSAGE, "cannot read study file '%s': %s", path, strerror(errno));
+        } else {
+            if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+                if (len > (1L << 24)) {
+                    spex_error_set(err, SPEX_EUSAGE, "study file '%s' is over 16 MiB", path);
+                } else if ((*text = malloc((size_t)len + 1)) == NULL) {
+                    spex_error_set(err, SPEX_EINTERNAL, "out of memory reading '%s'", path);
+                } else if (fread(*text, 1, (size_t)len, f) != (size_t)len) {
+                    spex_error_set(err, SPEX_EUSAGE, "cannot read study file '%s'", path);
+                } else {
+                    (*text)[len] = '\0';
+                }
+            } else {
+                spex_error_set(err, SPEX_EUSAGE, "cannot read study file '%s': %s", path,
+                               strerror(errno));
+            }
+            fclose(f);
+        }
+    }
+    if (spex_error_agree(comm, err) != SPEX_OK) {
+        free(*text);
+        *text = NULL;
+        return err->code;
+    }
+    MPI_Bcast(&len, 1, MPI_LONG, 0, comm);
+    if (rank != 0) {
+        *text = malloc((size_t)len + 1);
+        if (*text == NULL)
+            spex_error_set(err, SPEX_EINTERNAL, "out of memory for the study text");
+    }
+    if (spex_error_agree(comm, err) != SPEX_OK) {
+        free(*text);
+        *text = NULL;
+        return err->code;
+    }
+    MPI_Bcast(*text, (int)len + 1, MPI_CHAR, 0, comm);
+    return SPEX_OK;
+}
+
+/* Builds the effective study: the file (or the embedded default), then the
+ * overrides in order, then the final checks.  Collective on comm. */
+static spex_status load_study(MPI_Comm comm, const char *path, char **sets, int nsets,
+                              const char *output, spex_config *cfg, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    char *text = NULL;
+    spex_config_defaults(cfg);
+    if (path) {
+        SPEX_CHECK(read_study_text(comm, path, &text, err));
+        char dirbuf[SPEX_PATH_MAX];
+        snprintf(dirbuf, sizeof dirbuf, "%s", path);
+        st = spex_config_load_string(cfg, text, path, dirname(dirbuf), err);
+        snprintf(cfg->origin, sizeof cfg->origin, "%s", path);
+    } else {
+        st = spex_config_load_string(cfg, spex_default_study, "(default study)", NULL, err);
+        snprintf(cfg->origin, sizeof cfg->origin, "(default study)");
+    }
+    for (int i = 0; st == SPEX_OK && i < nsets; i++)
+        st = spex_config_set(cfg, sets[i], err);
+    if (st == SPEX_OK && output) {
+        if (strlen(output) >= sizeof cfg->output)
+            st = spex_error_set(err, SPEX_EUSAGE, "-o: path too long");
+        else
+            snprintf(cfg->output, sizeof cfg->output, "%s", output);
+    }
+    if (st == SPEX_OK)
+        st = spex_config_finish(cfg, err);
+out:
+    free(text);
+    return st;
+}
+
+static void format_features(const spex_term *t, char **names, char *buf, size_t len)
+{
+    size_t at = 0;
+    if (t->order == 0) {
+        snprintf(buf, len, "(constant)");
+        return;
+    }
+    buf[0] = '\0';
+    for (int q = 0; q < t->order && at < len; q++) {
+        int w = names ? snprintf(buf + at, len - at, "%s%s", q ? " x " : "", names[t->feat[q]])
+                      : snprintf(buf + at, len - at, "%s%d", q ? " x " : "", (int)t->feat[q]);
+        if (w < 0)
+            break;
+        at += (size_t)w;
+    }
+}
+
+/* Rank 0's human summary of a finished run. */
+static void print_summary(const spex_log *log, const spex_config *cfg, const spex_result *r,
+                          const spex_oracle *o, double write_seconds)
+{
+    spex_log_printf(log, 1, "  stages: design %.3f s, evaluate %.3f s, transform %.3f s, "
+                            "decode %.3f s, write %.3f s\n",
+                    r->stage_seconds[SPEX_STAGE_DESIGN], r->stage_seconds[SPEX_STAGE_EVALUATE],
+                    r->stage_seconds[SPEX_STAGE_TRANSFORM], r->stage_seconds[SPEX_STAGE_DECODE],
+                    write_seconds);
+    spex_log_printf(log, 1, "  recovered %zu terms in %d peeling rounds; %llu of %llu bins left "
+                            "unresolved\n",
+                    r->fourier.count, r->peel_rounds, (unsigned long long)r->bins_unresolved,
+                    (unsigned long long)((uint64_t)r->groups << r->b));
+    if (r->bins_unresolved > 0)
+        spex_log_printf(log, 1, "  warning: %llu bins still hold energy: the function may have "
+                                "more terms than 2^%d bins resolve, or terms above order %d; try "
+                                "a larger method.b or method.max_order\n",
+                        (unsigned long long)r->bins_unresolved, r->b, r->max_order);
+    size_t top = (size_t)cfg->top_k < r->fourier.count ? (size_t)cfg->top_k : r->fourier.count;
+    if (top > 0) {
+        spex_log_printf(log, 1, "  top %zu interactions (Fourier coefficients):\n", top);
+        spex_log_printf(log, 1, "  %5s %5s  %-40s %14s\n", "rank", "order", "features", "coef");
+        for (size_t i = 0; i < top; i++) {
+            char feats[512];
+            format_features(&r->fourier.terms[i], r->names, feats, sizeof feats);
+            spex_log_printf(log, 1, "  %5zu %5d  %-40s %+14.6g\n", i + 1, r->fourier.terms[i].order,
+                            feats, r->fourier.terms[i].coef);
+        }
+    }
+    if (o->truth) {
+        /* The synthetic oracle knows its spectrum: say how right we were. */
+        double cmax = 0;
+        for (size_t i = 0; i < o->truth->count; i++)
+            cmax = fmax(cmax, fabs(o->truth->terms[i].coef));
+        spex_recovery rec;
+        spex_spectrum_compare(o->truth, &r->fourier, 1e-9 * cmax, &rec);
+        spex_log_printf(log, 1, "  check against the known spectrum: %zu of %zu true terms found, "
+                                "%zu false terms above 1e-9 of the largest, max relative "
+                                "coefficient error %.2g\n",
+                        rec.found, rec.true_terms, rec.false_terms, rec.max_rel_err);
+    }
+}
+
+static int cmd_run(MPI_Comm comm, int argc, char **argv, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    const char *study = NULL, *output = NULL;
+    char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    int nsets = 0, verbosity = 1;
+    spex_config cfg;
+    spex_oracle *o = NULL;
+    spex_result res;
+    spex_result_init(&res);
+    spex_log log;
+    if (sets == NULL) {
+        st = spex_error_set(err, SPEX_EINTERNAL, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--set") == 0 || strcmp(a, "-s") == 0) {
+            if (i + 1 >= argc) {
+                st = spex_error_set(err, SPEX_EUSAGE, "%s needs section.key=value", a);
+                goto out;
+            }
+            sets[nsets++] = argv[++i];
+        } else if (strncmp(a, "--set=", 6) == 0) {
+            sets[nsets++] = argv[i] + 6;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            if (i + 1 >= argc) {
+                st = spex_error_set(err, SPEX_EUSAGE, "%s needs a file name", a);
+                goto out;
+            }
+            output = argv[++i];
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            verbosity = 0;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            st = spex_error_set(err, SPEX_EUSAGE, "unknown option '%s' (see spex --help)", a);
+            goto out;
+        } else if (study == NULL) {
+            study = a;
+        } else {
+            st = spex_error_set(err, SPEX_EUSAGE, "more than one study file: '%s' and '%s'", study, a);
+            goto out;
+        }
+    }
+    spex_log_init(&log, comm, verbosity);
+    /* Argument errors are identical on every rank; from here on ranks agree. */
+    SPEX_CHECK(load_study(comm, study, sets, nsets, output, &cfg, err));
+    spex_log_printf(&log, 1, "spex %s: study '%s' from %s\n", SPEX_VERSION_STRING, cfg.study_name,
+                    cfg.origin);
+    SPEX_CHECK(spex_oracle_create(comm, &cfg, &o, err));
+    if (cfg.names[0]) {
+        spex_names_read(cfg.names, cfg.n, &res.names, err);
+        SPEX_CHECK(spex_error_agree(comm, err));
+    }
+    SPEX_CHECK(spex_run_study(comm, &cfg, o, &log, &res, err));
+    res.config = spex_config_dump(&cfg);
+    if (res.config == NULL)
+        spex_error_set(err, SPEX_EINTERNAL, "out of memory");
+    SPEX_CHECK(spex_error_agree(comm, err));
+    /* The write stage is not known while its own file is written. */
+    res.stage_seconds[SPEX_STAGE_WRITE] = NAN;
+    double t0 = spex_now();
+    SPEX_CHECK(spex_h5_write_result(comm, cfg.output, &res, err));
+    double tw = spex_now() - t0;
+    print_summary(&log, &cfg, &res, o, tw);
+    spex_log_printf(&log, 1, "  wrote %s (%.2f s in all)\n", cfg.output, res.wall_seconds + tw);
+out:
+    spex_result_free(&res);
+    spex_oracle_destroy(o);
+    free(sets);
+    return st;
+}
+
+static int cmd_show(int argc, char **argv, spex_error *err)
+{
+    const char *path = NULL;
+    int top = 20;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--top") == 0 || strcmp(argv[i], "-n") == 0) {
+            char *end;
+            if (i + 1 >= argc)
+                return spex_error_set(err, SPEX_EUSAGE, "--top needs a number");
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || end == argv[i] || v < 0 || v > 1000000000)
+                return spex_error_set(err, SPEX_EUSAGE, "--top '%s' is not a count", argv[i]);
+            top = (int)v;
+        } else if (argv[i][0] == '-') {
+            return spex_error_set(err, SPEX_EUSAGE, "unknown option '%s' for show", argv[i]);
+        } else if (path == NULL) {
+            path = argv[i];
+        } else {
+            return spex_error_set(err, SPEX_EUSAGE, "show takes one result file");
+        }
+    }
+    if (path == NULL)
+        return spex_error_set(err, SPEX_EUSAGE, "show needs a result file: spex show RESULT.h5");
+    return spex_show(path, top, stdout, err);
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    MPI_Comm comm = MPI_COMM_WORLD;
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    spex_error err;
+    spex_error_clear(&err);
+    spex_status st = SPEX_OK;
+
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+    if (cmd == NULL) {
+        if (rank == 0)
+            print_usage(stderr);
+        st = SPEX_EUSAGE;
+    } else if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        if (rank == 0)
+            print_usage(stdout);
+    } else if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        if (rank == 0)
+            printf("spex %s\n", SPEX_VERSION_STRING);
+    } else if (strcmp(cmd, "keys") == 0) {
+        if (rank == 0)
+            spex_config_print_keys(stdout);
+    } else if (strcmp(cmd, "run") == 0) {
+        st = cmd_run(comm, argc - 2, argv + 2, &err);
+    } else if (strcmp(cmd, "show") == 0) {
+        /* Reading is serial: rank 0 alone. */
+        if (rank == 0)
+            st = cmd_show(argc - 2, argv + 2, &err);
+        st = spex_error_agree(comm, &err);
+    } else {
+        st = spex_error_set(&err, SPEX_EUSAGE, "unknown command '%s' (see spex --help)", cmd);
+    }
+    st = spex_error_agree(comm, &err) != SPEX_OK ? err.code : st;
+    if (st != SPEX_OK && rank == 0 && err.msg[0])
+        fprintf(stderr, "spex: error: %s\n", err.msg);
+    MPI_Finalize();
+    return (int)st;
+}

@@ -1,0 +1,414 @@
+/* peel.c -- singleton detection and parallel peeling (ALGORITHMS.md
+ * sections 4 and 5).
+ *
+ * Data: after spex_peel_run's all-to-all, this rank owns the global bins
+ * g in [g_lo, g_hi) (g = c 2^b + j) and holds their P+1 values contiguously,
+ * U[(g - g_lo)(P+1) + p].
+ *
+ * A bin is a zero-ton when every |U_p| <= zero_tol.  Otherwise it is a
+ * singleton candidate only if all |U_p| agree (a lone term has
+ * |U_p| = |F(k)| for every delay); the signs give y_p = d_p . k, the code
+ * decodes k, and the candidate is accepted only after verification:
+ * M_c k = j, and every U_p within single_tol of F^ (-1)^(d_p . k), with
+ * F^ the mean over p of U_p (-1)^(d_p . k).
+ *
+ * Rounds: classify changed bins, all-gather accepted singletons (in order
+ * of g, because ranks own ascending ranges of g), drop sets already
+ * recovered, and subtract each new term from every bin it lands in
+ * (one per group) that this rank owns.  Every rank applies the same
+ * subtractions in the same order, so the outcome does not depend on the
+ * number of ranks.
+ */
+#include "spex/peel.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spex/eval.h"
+
+/* ---- classification --------------------------------------------------------- */
+
+spex_bin_kind spex_peel_classify(const spex_design *d, int c, uint64_t j, const double *U,
+                                 const spex_peel_params *pp, spex_term *term)
+{
+    int P = d->P;
+    double amax = 0;
+    memset(term, 0, sizeof *term);
+    for (int p = 0; p <= P; p++)
+        amax = fmax(amax, fabs(U[p]));
+    if (amax <= pp->zero_tol)
+        return SPEX_BIN_ZERO;
+    /* Cheap rejection of most multi-tons before any decoding. */
+    double a0 = fabs(U[0]);
+    for (int p = 1; p <= P; p++)
+        if (fabs(fabs(U[p]) - a0) > 2 * pp->single_tol)
+            return SPEX_BIN_MULTI;
+
+    uint8_t ybuf[512] = {0};
+    uint8_t *y = P <= (int)sizeof ybuf ? ybuf : malloc((size_t)P);
+    if (y == NULL)
+        return SPEX_BIN_MULTI;
+    for (int p = 1; p <= P; p++)
+        y[p - 1] = (uint8_t)((U[p] < 0) != (U[0] < 0));
+    int order = spex_design_decode(d, y, term->feat);
+    if (y != ybuf)
+        free(y);
+    if (order < 0 || order > d->t)
+        return SPEX_BIN_MULTI;
+    term->order = order;
+    if (spex_design_bin(d, c, term->feat, order) != j)
+        return SPEX_BIN_MULTI;
+
+    double est = 0;
+    for (int p = 0; p <= P; p++)
+        est += spex_design_delay_parity(d, p, term->feat, order) ? -U[p] : U[p];
+    est /= (double)(P + 1);
+    for (int p = 0; p <= P; p++) {
+        double s = spex_design_delay_parity(d, p, term->feat, order) ? -est : est;
+        if (fabs(U[p] - s) > pp->single_tol)
+            return SPEX_BIN_MULTI;
+    }
+    term->coef = est;
+    return SPEX_BIN_SINGLE;
+}
+
+/* ---- a set of recovered feature sets (open addressing) -------------------- */
+
+typedef struct term_set {
+    size_t cap;   /* power of two */
+    size_t used;
+    long *slot;   /* index into the spectrum, -1 empty */
+    const spex_spectrum *spec;
+} term_set;
+
+static uint64_t term_hash(const spex_term *t)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)t->order;
+    for (int q = 0; q < t->order; q++)
+        h = (h ^ (uint64_t)(uint32_t)t->feat[q]) * 1099511628211ULL;
+    return h ^ (h >> 29);
+}
+
+static int term_set_init(term_set *s, const spex_spectrum *spec)
+{
+    s->cap = 1024;
+    s->used = 0;
+    s->spec = spec;
+    s->slot = malloc(s->cap * sizeof *s->slot);
+    if (s->slot == NULL)
+        return -1;
+    memset(s->slot, 0xff, s->cap * sizeof *s->slot);
+    return 0;
+}
+
+/* Index of the slot holding t, or of the empty slot where it belongs. */
+static size_t term_set_probe(const term_set *s, const spex_term *t)
+{
+    size_t i = term_hash(t) & (s->cap - 1);
+    while (s->slot[i] >= 0 && spex_term_cmp_set(&s->spec->terms[s->slot[i]], t) != 0)
+        i = (i + 1) & (s->cap - 1);
+    return i;
+}
+
+static int term_set_has(const term_set *s, const spex_term *t)
+{
+    return s->slot[term_set_probe(s, t)] >= 0;
+}
+
+/* Records spectrum index idx (its term must not be present yet). */
+static int term_set_add(term_set *s, long idx)
+{
+    if (2 * (s->used + 1) > s->cap) {
+        term_set bigger = {2 * s->cap, 0, NULL, s->spec};
+        bigger.slot = malloc(bigger.cap * sizeof *bigger.slot);
+        if (bigger.slot == NULL)
+            return -1;
+        memset(bigger.slot, 0xff, bigger.cap * sizeof *bigger.slot);
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slot[i] >= 0) {
+                bigger.slot[term_set_probe(&bigger, &s->spec->terms[s->slot[i]])] = s->slot[i];
+                bigger.used++;
+            }
+        free(s->slot);
+        *s = bigger;
+    }
+    s->slot[term_set_probe(s, &s->spec->terms[idx])] = idx;
+    s->used++;
+    return 0;
+}
+
+/* ---- redistribution: signal ownership -> bin ownership ---------------------- */
+
+/* Moves this rank's signals [s_lo, s_hi) to the owners of their bins; U
+ * receives the values of bins [g_lo, g_hi). */
+static spex_status redistribute(MPI_Comm comm, const spex_design *d, const double *sig,
+                                size_t s_lo, size_t s_hi, double *U, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    size_t B = spex_design_bins(d), P1 = (size_t)d->P + 1;
+    size_t S = spex_design_signals(d), G = (size_t)d->C * B;
+    size_t g_lo, g_hi;
+    spex_partition(G, rank, size, &g_lo, &g_hi);
+
+    int *scount = calloc((size_t)size, sizeof *scount), *sdisp = calloc((size_t)size, sizeof *sdisp);
+    int *rcount = calloc((size_t)size, sizeof *rcount), *rdisp = calloc((size_t)size, sizeof *rdisp);
+    double *sbuf = NULL, *rbuf = NULL;
+    if (!scount || !sdisp || !rcount || !rdisp) {
+        st = spex_error_set(err, SPEX_EINTERNAL, "out of memory for all-to-all counts");
+        goto out;
+    }
+    /* Bins [a, b) of group c intersected with global range [lo, hi). */
+#define CLIP(c, lo, hi, a, b)                                                                    \
+    do {                                                                                         \
+        size_t base_ = (size_t)(c) * B;                                                          \
+        a = (lo) > base_ ? (lo) - base_ : 0;                                                     \
+        b = (hi) < base_ + B ? (hi) - base_ : B;                                                 \
+        if ((hi) <= base_ || (lo) >= base_ + B)                                                  \
+            a = b = 0;                                                                           \
+    } while (0)
+
+    size_t total_s = 0, total_r = 0;
+    for (int q = 0; q < size; q++) {
+        size_t lo, hi, qs_lo, qs_hi, cnt = 0;
+        spex_partition(G, q, size, &lo, &hi);
+        for (size_t s = s_lo; s < s_hi; s++) {
+            size_t a, b;
+            CLIP(s / P1, lo, hi, a, b);
+            cnt += b - a;
+        }
+        scount[q] = (int)cnt;
+        sdisp[q] = (int)total_s;
+        total_s += cnt;
+        cnt = 0;
+        spex_partition(S, q, size, &qs_lo, &qs_hi);
+        for (size_t s = qs_lo; s < qs_hi; s++) {
+            size_t a, b;
+            CLIP(s / P1, g_lo, g_hi, a, b);
+            cnt += b - a;
+        }
+        rcount[q] = (int)cnt;
+        rdisp[q] = (int)total_r;
+        total_r += cnt;
+    }
+    sbuf = malloc((total_s ? total_s : 1) * sizeof *sbuf);
+    rbuf = malloc((total_r ? total_r : 1) * sizeof *rbuf);
+    if (!sbuf || !rbuf) {
+        st = spex_error_set(err, SPEX_EINTERNAL, "out of memory for the bin redistribution (%zu values)",
+                            total_s + total_r);
+        goto out;
+    }
+    size_t at = 0;
+    for (int q = 0; q < size; q++) {
+        size_t lo, hi;
+        spex_partition(G, q, size, &lo, &hi);
+        for (size_t s = s_lo; s < s_hi; s++) {
+            size_t a, b;
+            CLIP(s / P1, lo, hi, a, b);
+            memcpy(sbuf + at, sig + (s - s_lo) * B + a, (b - a) * sizeof *sbuf);
+            at += b - a;
+        }
+    }
+out:
+    /* Every rank reaches the collective, even after a local failure. */
+    if (spex_error_agree(comm, err) != SPEX_OK) {
+        st = err->code;
+        goto done;
+    }
+    MPI_Alltoallv(sbuf, scount, sdisp, MPI_DOUBLE, rbuf, rcount, rdisp, MPI_DOUBLE, comm);
+    at = 0;
+    for (int q = 0; q < size; q++) {
+        size_t qs_lo, qs_hi;
+        spex_partition(S, q, size, &qs_lo, &qs_hi);
+        for (size_t s = qs_lo; s < qs_hi; s++) {
+            size_t a, b, c = s / P1, p = s % P1;
+            CLIP(c, g_lo, g_hi, a, b);
+            for (size_t j = a; j < b; j++)
+                U[(c * B + j - g_lo) * P1 + p] = rbuf[at++];
+        }
+    }
+#undef CLIP
+done:
+    free(scount);
+    free(sdisp);
+    free(rcount);
+    free(rdisp);
+    free(sbuf);
+    free(rbuf);
+    return st;
+}
+
+/* ---- peeling ---------------------------------------------------------------- */
+
+typedef struct candidate {
+    uint64_t g;
+    spex_term term;
+} candidate;
+
+/* Subtracts term (coefficient coef, delay signs sgn) from every bin it
+ * lands in that this rank owns, marking them changed. */
+static void subtract_term(const spex_design *d, const spex_term *t, const signed char *sgn,
+                          size_t g_lo, size_t g_hi, double *U, unsigned char *dirty)
+{
+    size_t B = spex_design_bins(d), P1 = (size_t)d->P + 1;
+    for (int c = 0; c < d->C; c++) {
+        size_t g = (size_t)c * B + spex_design_bin(d, c, t->feat, t->order);
+        if (g < g_lo || g >= g_hi)
+            continue;
+        double *u = U + (g - g_lo) * P1;
+        for (size_t p = 0; p < P1; p++)
+            u[p] -= sgn[p] * t->coef;
+        dirty[g - g_lo] = 1;
+    }
+}
+
+spex_status spex_peel_run(MPI_Comm comm, const spex_design *d, const double *sig, size_t s_lo,
+                          size_t s_hi, const spex_peel_params *pp, spex_spectrum *out,
+                          spex_peel_stats *stats, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    size_t B = spex_design_bins(d), P1 = (size_t)d->P + 1, G = (size_t)d->C * B;
+    size_t g_lo, g_hi;
+    spex_partition(G, rank, size, &g_lo, &g_hi);
+    size_t nloc = g_hi - g_lo;
+    memset(stats, 0, sizeof *stats);
+
+    double *U = malloc((nloc ? nloc : 1) * P1 * sizeof *U);
+    unsigned char *dirty = malloc(nloc ? nloc : 1), *kind = malloc(nloc ? nloc : 1);
+    signed char *sgn = malloc(P1);
+    int *counts = malloc((size_t)size * sizeof *counts), *displs = malloc((size_t)size * sizeof *displs);
+    candidate *mine = NULL, *all = NULL;
+    size_t mine_cap = 0, all_cap = 0;
+    term_set seen = {0, 0, NULL, out};
+    int ok = U && dirty && kind && sgn && counts && displs && term_set_init(&seen, out) == 0;
+    if (!ok)
+        spex_error_set(err, SPEX_EINTERNAL, "out of memory for %zu bins of %zu values", nloc, P1);
+    /* Ranks must agree before the collective inside redistribute(). */
+    if (spex_error_agree(comm, err) != SPEX_OK) {
+        st = err->code;
+        goto out;
+    }
+    for (size_t i = 0; i < out->count; i++)
+        if (term_set_add(&seen, (long)i) != 0)
+            ok = 0;
+    SPEX_CHECK(redistribute(comm, d, sig, s_lo, s_hi, U, err));
+    memset(dirty, 1, nloc);
+    memset(kind, SPEX_BIN_MULTI, nloc);
+
+    for (int round = 0; round < pp->max_rounds && out->count < pp->max_terms; round++) {
+        size_t nmine = 0;
+        for (size_t i = 0; i < nloc; i++) {
+            if (!dirty[i])
+                continue;
+            dirty[i] = 0;
+            size_t g = g_lo + i;
+            spex_term t;
+            kind[i] = (unsigned char)spex_peel_classify(d, (int)(g / B), g % B, U + i * P1, pp, &t);
+            if (kind[i] != SPEX_BIN_SINGLE)
+                continue;
+            if (nmine == mine_cap) {
+                mine_cap = mine_cap ? 2 * mine_cap : 256;
+                candidate *m = realloc(mine, mine_cap * sizeof *m);
+                if (m == NULL) {
+                    ok = 0;
+                    break;
+                }
+                mine = m;
+            }
+            mine[nmine].g = g;
+            mine[nmine].term = t;
+            nmine++;
+        }
+        /* Agree on failure before the gather; then gather candidates in
+         * rank order, which is ascending g. */
+        if (!ok)
+            spex_error_set(err, SPEX_EINTERNAL, "out of memory while peeling");
+        if (spex_error_agree(comm, err) != SPEX_OK) {
+            st = err->code;
+            goto out;
+        }
+        int nm = (int)(nmine * sizeof(candidate));
+        MPI_Allgather(&nm, 1, MPI_INT, counts, 1, MPI_INT, comm);
+        size_t total = 0;
+        for (int q = 0; q < size; q++) {
+            displs[q] = (int)total;
+            total += (size_t)counts[q];
+        }
+        size_t ncand = total / sizeof(candidate);
+        if (ncand > all_cap) {
+            candidate *a = realloc(all, ncand * sizeof *a);
+            if (a == NULL)
+                ok = 0;
+            else {
+                all = a;
+                all_cap = ncand;
+            }
+        }
+        if (!ok)
+            spex_error_set(err, SPEX_EINTERNAL, "out of memory gathering %zu singletons", ncand);
+        if (spex_error_agree(comm, err) != SPEX_OK) {
+            st = err->code;
+            goto out;
+        }
+        MPI_Allgatherv(mine, nm, MPI_BYTE, all, counts, displs, MPI_BYTE, comm);
+        stats->rounds = round + 1;
+
+        size_t fresh = 0;
+        for (size_t i = 0; i < ncand && out->count < pp->max_terms; i++) {
+            spex_term *t = &all[i].term;
+            if (term_set_has(&seen, t))
+                continue;
+            if (spex_spectrum_push(out, t, err) != SPEX_OK ||
+                term_set_add(&seen, (long)out->count - 1) != 0) {
+                spex_error_set(err, SPEX_EINTERNAL, "out of memory storing recovered terms");
+                break;
+            }
+            for (size_t p = 0; p < P1; p++)
+                sgn[p] = spex_design_delay_parity(d, (int)p, t->feat, t->order) ? -1 : 1;
+            subtract_term(d, t, sgn, g_lo, g_hi, U, dirty);
+            fresh++;
+        }
+        if (spex_error_agree(comm, err) != SPEX_OK) {
+            st = err->code;
+            goto out;
+        }
+        if (fresh == 0)
+            break;
+    }
+
+    /* Final classification of bins changed since they were last looked at,
+     * for the statistics. */
+    uint64_t cnt[4] = {0, 0, 0, 0};
+    for (size_t i = 0; i < nloc; i++) {
+        if (dirty[i]) {
+            spex_term t;
+            size_t g = g_lo + i;
+            kind[i] = (unsigned char)spex_peel_classify(d, (int)(g / B), g % B, U + i * P1, pp, &t);
+        }
+        cnt[kind[i]]++;
+    }
+    cnt[3] = cnt[SPEX_BIN_SINGLE] + cnt[SPEX_BIN_MULTI];
+    uint64_t sum[4];
+    MPI_Allreduce(cnt, sum, 4, MPI_UINT64_T, MPI_SUM, comm);
+    stats->zero = sum[SPEX_BIN_ZERO];
+    stats->single = sum[SPEX_BIN_SINGLE];
+    stats->multi = sum[SPEX_BIN_MULTI];
+    stats->unresolved = sum[3];
+out:
+    free(U);
+    free(dirty);
+    free(kind);
+    free(sgn);
+    free(counts);
+    free(displs);
+    free(mine);
+    free(all);
+    free(seen.slot);
+    return st;
+}

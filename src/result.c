@@ -1,0 +1,199 @@
+/* result.c -- the in-memory result of a run, and the feature-names file.
+ *
+ * A spex_result is plain data: the ranked Fourier spectrum plus the
+ * metadata and diagnostics that h5io.c writes to the result file (DESIGN.md
+ * section 7, doc/file-formats.md).  This file only initializes and frees it,
+ * names the pipeline stages, and reads the names file of [features] names:
+ * one name per line, exactly features.n lines, so that line i + 1 names
+ * feature i.
+ */
+#ifndef _XOPEN_SOURCE
+#define _XOPEN_SOURCE 700 /* getline */
+#endif
+
+#include "spex/result.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest name a names file may hold, in bytes (not counting the NUL). */
+#define NAME_MAX_BYTES 63
+
+static const char *const STAGE_NAMES[SPEX_STAGE_COUNT] = {
+    [SPEX_STAGE_DESIGN] = "design",       [SPEX_STAGE_EVALUATE] = "evaluate",
+    [SPEX_STAGE_TRANSFORM] = "transform", [SPEX_STAGE_DECODE] = "decode",
+    [SPEX_STAGE_WRITE] = "write",
+};
+
+const char *spex_stage_name(int stage)
+{
+    if (stage < 0 || stage >= SPEX_STAGE_COUNT)
+        return "unknown";
+    return STAGE_NAMES[stage];
+}
+
+void spex_result_init(spex_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->faithfulness_r2 = NAN;
+    r->config = NULL;
+    r->names = NULL;
+    spex_spectrum_init(&r->fourier);
+}
+
+void spex_result_free(spex_result *r)
+{
+    free(r->config);
+    spex_spectrum_free(&r->fourier);
+    spex_names_free(r->names, r->n_features);
+    spex_result_init(r);
+}
+
+void spex_names_free(char **names, int n)
+{
+    if (names == NULL)
+        return;
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+/* A name and the line it came from, for finding repeats by sorting. */
+typedef struct name_line {
+    const char *name;
+    long line;
+} name_line;
+
+static int name_line_cmp(const void *pa, const void *pb)
+{
+    const name_line *a = pa, *b = pb;
+    int c = strcmp(a->name, b->name);
+    if (c != 0)
+        return c;
+    return (a->line > b->line) - (a->line < b->line);
+}
+
+/* Reports the repeated name whose second occurrence comes first in the
+ * file, so that the message points at the line a reader reaches first.
+ * Sorting keeps this O(n log n) for the 2^24 features a study may have. */
+static spex_status names_check_repeats(const char *path, char **names, int n, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    name_line *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
+    SPEX_ALLOC_CHECK(v, err, "the names index");
+    for (int i = 0; i < n; i++) {
+        v[i].name = names[i];
+        v[i].line = (long)i + 1;
+    }
+    qsort(v, (size_t)n, sizeof *v, name_line_cmp);
+    /* In sorted order each run of equal names lists its lines ascending:
+     * the run's first entry is the original, its second the first repeat. */
+    long first = 0, later = 0;
+    int run = 0;
+    for (int i = 1; i < n; i++) {
+        if (strcmp(v[run].name, v[i].name) != 0) {
+            run = i;
+            continue;
+        }
+        if (i == run + 1 && (later == 0 || v[i].line < later)) {
+            first = v[run].line;
+            later = v[i].line;
+        }
+    }
+    if (later != 0)
+        st = spex_error_set(err, SPEX_EINPUT, "%s:%ld: name '%s' repeats line %ld", path, later,
+                            names[later - 1], first);
+out:
+    free(v);
+    return st;
+}
+
+/* Spaces and tabs around a name are layout, not part of it. */
+static char *trim(char *s, size_t *len)
+{
+    size_t a = 0, b = *len;
+    while (a < b && (s[a] == ' ' || s[a] == '\t'))
+        a++;
+    while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
+        b--;
+    s[b] = '\0';
+    *len = b - a;
+    return s + a;
+}
+
+spex_status spex_names_read(const char *path, int n, char ***names, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    char **v = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    long count = 0, lineno = 0, pending_empty = 0;
+    *names = NULL;
+
+    if (n < 0)
+        return spex_error_set(err, SPEX_EINTERNAL, "spex_names_read: n = %d", n);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return spex_error_set(err, SPEX_EIO, "cannot open '%s': %s", path, strerror(errno));
+    v = calloc((size_t)n + 1, sizeof *v);
+    SPEX_ALLOC_CHECK(v, err, "the feature names");
+
+    ssize_t got;
+    while ((got = getline(&line, &cap, f)) != -1) {
+        lineno++;
+        size_t len = (size_t)got;
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = '\0';
+        if (len > 0 && line[len - 1] == '\r')
+            line[--len] = '\0';
+        if (strlen(line) != len) {
+            st = spex_error_set(err, SPEX_EINPUT, "%s:%ld: contains a NUL byte", path, lineno);
+            goto out;
+        }
+        char *name = trim(line, &len);
+        /* Empty lines at the end are an editor's habit; anywhere else they
+         * would shift every later name onto the wrong feature. */
+        if (len == 0) {
+            if (pending_empty == 0)
+                pending_empty = lineno;
+            continue;
+        }
+        if (pending_empty != 0) {
+            st = spex_error_set(err, SPEX_EINPUT, "%s:%ld: empty line (one name per line)",
+                                path, pending_empty);
+            goto out;
+        }
+        if (len > NAME_MAX_BYTES) {
+            st = spex_error_set(err, SPEX_EINPUT,
+                                "%s:%ld: name is %zu bytes long, at most %d are allowed", path,
+                                lineno, len, NAME_MAX_BYTES);
+            goto out;
+        }
+        if (count < n) {
+            v[count] = malloc(len + 1);
+            SPEX_ALLOC_CHECK(v[count], err, "a feature name");
+            memcpy(v[count], name, len + 1);
+        }
+        count++;
+    }
+    if (ferror(f)) {
+        st = spex_error_set(err, SPEX_EIO, "cannot read '%s': %s", path, strerror(errno));
+        goto out;
+    }
+    if (count != n) {
+        st = spex_error_set(err, SPEX_EINPUT, "%s: has %ld name%s, features.n is %d", path, count,
+                            count == 1 ? "" : "s", n);
+        goto out;
+    }
+    SPEX_CHECK(names_check_repeats(path, v, n, err));
+    *names = v;
+    v = NULL;
+out:
+    spex_names_free(v, n);
+    free(line);
+    fclose(f);
+    return st;
+}

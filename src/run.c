@@ -1,0 +1,173 @@
+/* run.c -- the SPEX pipeline for one study (DESIGN.md section 1):
+ * design -> evaluate -> transform -> decode, timing each stage and filling
+ * the in-memory result.  Writing the file is the caller's (h5io.h).
+ *
+ * Ranks own contiguous blocks of signals: they evaluate and transform them
+ * with no communication; spex_peel_run then moves values to bin owners and
+ * peels.  Tolerances for the noise-free tests are relative to the largest
+ * |f| seen, a maximum, so they are the same on any number of ranks.
+ */
+#include "spex/run.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spex/design.h"
+#include "spex/eval.h"
+#include "spex/peel.h"
+#include "spex/wht.h"
+
+#ifndef SPEX_VERSION_STRING
+#define SPEX_VERSION_STRING "0.1.0"
+#endif
+
+/* Relative tolerance of the noise-free singleton tests. */
+#define SPEX_EXACT_RTOL 1e-9
+
+/* Physical memory of this node in bytes (0 when unknown). */
+static double node_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (double)pages * (double)page : 0;
+}
+
+static void iso8601_now(char *buf, size_t len)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Checks, before allocating, that this rank's share fits in memory: a
+ * design that cannot fit is a usage error, not a crash. */
+static spex_status check_memory(MPI_Comm comm, const spex_design *d, size_t nsig,
+                                spex_error *err)
+{
+    int size;
+    MPI_Comm_size(comm, &size);
+    double B = (double)spex_design_bins(d);
+    /* signals + send/receive buffers + bin-owned copy, all doubles */
+    double need = 8.0 * B * ((double)nsig * 3.0 +
+                             (double)spex_design_signals(d) / (double)size + 1.0);
+    double have = node_memory();
+    if (have > 0 && need > 0.8 * have)
+        return spex_error_set(err, SPEX_EUSAGE,
+                              "design too large: about %.1f GiB per rank for 2^%d bins x %zu "
+                              "signals, this node has %.1f GiB; lower method.b or use more ranks",
+                              need / 1073741824.0, d->b, spex_design_signals(d),
+                              have / 1073741824.0);
+    return SPEX_OK;
+}
+
+spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o,
+                           const spex_log *log, spex_result *res, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    spex_design *d = NULL;
+    double *sig = NULL;
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    double t_start = spex_now(), t0 = t_start;
+
+    /* ---- design ---- */
+    int t = cfg->max_order;
+    int b = cfg->b;
+    if (b == 0) {
+        b = spex_design_choose_b(cfg->n, t, cfg->groups, cfg->delays, cfg->budget, cfg->sparsity);
+        if (b == 0) {
+            st = spex_error_set(err, SPEX_EUSAGE,
+                                "method.budget = %lld is below the smallest design (b = 1): raise "
+                                "the budget or lower method.max_order",
+                                (long long)cfg->budget);
+            goto out;
+        }
+    }
+    SPEX_CHECK(spex_design_create(cfg->n, b, cfg->groups, t, cfg->delays, (uint64_t)cfg->seed, &d,
+                                  err));
+    size_t S = spex_design_signals(d), B = spex_design_bins(d);
+    size_t s_lo, s_hi;
+    spex_partition(S, rank, size, &s_lo, &s_hi);
+    /* Node memory may differ between ranks: agree before going on. */
+    if (check_memory(comm, d, s_hi - s_lo, err) == SPEX_OK &&
+        (sig = malloc(((s_hi - s_lo) ? (s_hi - s_lo) : 1) * B * sizeof *sig)) == NULL)
+        st = spex_error_set(err, SPEX_EINTERNAL, "out of memory for %zu signals of 2^%d values",
+                            s_hi - s_lo, b);
+    if (spex_error_agree(comm, err) != SPEX_OK) {
+        st = err->code;
+        goto out;
+    }
+    spex_log_printf(log, 1,
+                    "spex: %d features, max order %d, %d groups x %d delays x 2^%d bins = %llu "
+                    "queries on %d rank%s\n",
+                    cfg->n, t, d->C, d->P + 1, b, (unsigned long long)spex_design_queries(d), size,
+                    size == 1 ? "" : "s");
+    res->stage_seconds[SPEX_STAGE_DESIGN] = spex_now() - t0;
+
+    /* ---- evaluate ---- */
+    t0 = spex_now();
+    SPEX_CHECK(spex_eval_signals(comm, d, o, s_lo, s_hi, cfg->batch, sig, log, err));
+    res->stage_seconds[SPEX_STAGE_EVALUATE] = spex_now() - t0;
+
+    /* ---- transform ---- */
+    t0 = spex_now();
+    double amax = 0, gmax = 0;
+    for (size_t i = 0; i < (s_hi - s_lo) * B; i++)
+        amax = fmax(amax, fabs(sig[i]));
+    double scale = ldexp(1.0, -b);
+    for (size_t s = 0; s < s_hi - s_lo; s++) {
+        double *x = sig + s * B;
+        spex_wht_execute(x, b);
+        for (size_t j = 0; j < B; j++)
+            x[j] *= scale;
+    }
+    MPI_Allreduce(&amax, &gmax, 1, MPI_DOUBLE, MPI_MAX, comm);
+    res->stage_seconds[SPEX_STAGE_TRANSFORM] = spex_now() - t0;
+
+    /* ---- decode ---- */
+    t0 = spex_now();
+    spex_peel_params pp;
+    double tol = SPEX_EXACT_RTOL * (gmax > 0 ? gmax : 1.0);
+    pp.zero_tol = tol;
+    pp.single_tol = tol;
+    pp.max_rounds = 1000;
+    pp.max_terms = 2 * (size_t)d->C * B;
+    spex_peel_stats ps;
+    SPEX_CHECK(spex_peel_run(comm, d, sig, s_lo, s_hi, &pp, &res->fourier, &ps, err));
+    spex_spectrum_sort_ranked(&res->fourier);
+    res->stage_seconds[SPEX_STAGE_DECODE] = spex_now() - t0;
+
+    /* ---- the record ---- */
+    snprintf(res->method, sizeof res->method, "spex");
+    res->n_features = cfg->n;
+    res->max_order = t;
+    res->queries = spex_design_queries(d);
+    res->seed = cfg->seed;
+    res->ranks = size;
+    iso8601_now(res->created, sizeof res->created);
+    res->faithfulness_r2 = NAN;
+    res->b = b;
+    res->groups = d->C;
+    res->delays_count = d->P + 1;
+    snprintf(res->delays, sizeof res->delays, "%s",
+             cfg->delays == SPEX_DELAYS_BCH ? "bch" : "identity");
+    res->peel_rounds = ps.rounds;
+    res->bins_zero = ps.zero;
+    res->bins_single = ps.single;
+    res->bins_multi = ps.multi;
+    res->bins_unresolved = ps.unresolved;
+    res->wall_seconds = spex_now() - t_start;
+    /* Rank 0's clock speaks for the file: parallel HDF5 needs identical
+     * attribute values on every rank. */
+    MPI_Bcast(res->created, (int)sizeof res->created, MPI_CHAR, 0, comm);
+    MPI_Bcast(res->stage_seconds, SPEX_STAGE_COUNT, MPI_DOUBLE, 0, comm);
+    MPI_Bcast(&res->wall_seconds, 1, MPI_DOUBLE, 0, comm);
+out:
+    free(sig);
+    spex_design_destroy(d);
+    return spex_error_agree(comm, err);
+}
