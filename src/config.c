@@ -89,7 +89,8 @@ static const key_def KEYS[] = {
     {"study", "output", KEY_PATH, FIELD(output), "spex-result.h5", NO_RANGE, NULL,
      "result file (HDF5)"},
 
-    {"features", "n", KEY_INT, FIELD(n), NULL, 1, 16777216, false, NULL, "number of features"},
+    {"features", "n", KEY_INT, FIELD(n), NULL, 1, 2097151, false, NULL,
+     "number of features (the BCH delays support up to 2^21 - 1)"},
     {"features", "names", KEY_PATH, FIELD(names), "", NO_RANGE, NULL,
      "file with one feature name per line; empty: features are numbered 0..n-1"},
 
@@ -125,11 +126,13 @@ static const key_def KEYS[] = {
     {"method", "groups", KEY_INT, FIELD(groups), "3", 1, 16, false, NULL,
      "number of subsampling groups (C)"},
     {"method", "delays", KEY_ENUM, FIELD(delays), "bch", NO_RANGE, DELAYS,
-     "delays: bch (robust to noise) or identity (n + 1 delays, noiseless)"},
+     "delays: bch (m t + 1 delays, m = ceil(log2(n + 1))) or identity (n + 1 delays, small n)"},
     {"method", "budget", KEY_INT64, FIELD(budget), "0", 0, INFINITY, false, NULL,
      "most queries allowed when b is chosen; 0 = no limit"},
     {"method", "sparsity", KEY_INT, FIELD(sparsity), "100", 1, 100000000, false, NULL,
      "expected number of nonzero terms, used when b is chosen"},
+    {"method", "ranks_per_signal", KEY_INT, FIELD(ranks_per_signal), "0", 0, 65536, false, NULL,
+     "ranks sharing one signal's transform (a power of two); 0 = 1 unless signals < ranks"},
 
     {"output", "top_k", KEY_INT, FIELD(top_k), "20", 0, 1000000, false, NULL,
      "terms printed in the summary"},

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "spex/eval.h"
 #include "spex/mask.h"
 #include "spex/rng.h"
 
@@ -181,3 +182,28 @@ int spex_design_decode(const spex_design *d, const uint8_t *y, int32_t *feat)
         }
     return order;
 }
+
+void spex_layout_of(const spex_design *d, int r, int q, int size, spex_layout *L)
+{
+    size_t S = spex_design_signals(d), B = spex_design_bins(d);
+    if (r <= 0) {
+        r = 1;
+        while ((size_t)(2 * r) * S <= (size_t)size && (size_t)(2 * r) <= B)
+            r *= 2;
+    }
+    memset(L, 0, sizeof *L);
+    L->r = r;
+    L->groups = size / r;
+    L->group = q < L->groups * r ? q / r : -1;
+    if (L->group < 0)
+        return;
+    size_t lo, hi;
+    spex_partition(S, L->group, L->groups, &lo, &hi);
+    L->s_lo = lo;
+    L->s_hi = hi;
+    int i = q % r;
+    L->a = B / (size_t)r * (size_t)i;
+    L->b = B / (size_t)r * (size_t)(i + 1);
+}
+
+size_t spex_layout_count(const spex_layout *L) { return (L->s_hi - L->s_lo) * (L->b - L->a); }

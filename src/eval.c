@@ -25,31 +25,30 @@ int spex_partition_owner(size_t total, int size, size_t i)
     return (int)(rem + (i - rem * (base + 1)) / base);
 }
 
-spex_status spex_eval_signals(MPI_Comm comm, const spex_design *d, spex_oracle *o, size_t s_lo,
-                              size_t s_hi, int batch, double *sig, const spex_log *log,
+spex_status spex_eval_signals(MPI_Comm comm, const spex_design *d, const spex_layout *L,
+                              spex_oracle *o, int batch, double *sig, const spex_log *log,
                               spex_error *err)
 {
     spex_status st = SPEX_OK;
-    size_t bins = spex_design_bins(d);
+    size_t bins = spex_design_bins(d), width = L->b - L->a;
     size_t words = d->words;
-    size_t nb = (size_t)batch < bins ? (size_t)batch : bins;
-    uint64_t *masks = malloc(nb * words * sizeof *masks);
+    size_t nb = (size_t)batch < width ? (size_t)batch : width;
+    uint64_t *masks = malloc((nb ? nb : 1) * words * sizeof *masks);
     SPEX_ALLOC_CHECK(masks, err, "a batch of masks");
 
-    int size;
-    MPI_Comm_size(comm, &size);
     spex_progress prog;
     double total = (double)spex_design_queries(d);
-    double mine = (double)((s_hi - s_lo) * bins);
+    double mine = (double)spex_layout_count(L);
     spex_progress_start(&prog, log, "evaluate", total);
     double done = 0;
-    for (size_t s = s_lo; s < s_hi; s++) {
+    for (size_t s = L->s_lo; s < L->s_hi; s++) {
         int c = (int)(s / (size_t)(d->P + 1)), p = (int)(s % (size_t)(d->P + 1));
-        for (size_t l0 = 0; l0 < bins; l0 += nb) {
-            size_t cnt = bins - l0 < nb ? bins - l0 : nb;
+        double *row = sig + (s - L->s_lo) * width;
+        for (size_t l0 = L->a; l0 < L->b; l0 += nb) {
+            size_t cnt = L->b - l0 < nb ? L->b - l0 : nb;
             spex_design_masks(d, c, p, l0, cnt, masks);
             SPEX_CHECK(spex_oracle_eval(o, cnt, masks, (uint64_t)s * bins + l0,
-                                        sig + (s - s_lo) * bins + l0, err));
+                                        row + (l0 - L->a), err));
             done += (double)cnt;
             /* Rank 0 reports its own share scaled to the whole job. */
             if (mine > 0)

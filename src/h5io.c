@@ -746,9 +746,9 @@ static spex_status h5r_attr_str_into(h5r *rd, hid_t obj, const char *name, char 
 {
     char *s = NULL;
     spex_status st = h5r_attr_str(rd, obj, "/", name, &s);
-    if (st == SPEX_OK && strlen(s) >= cap)
+    if (st == SPEX_OK && (s == NULL || strlen(s) >= cap))
         st = h5r_corrupt(rd, "attribute '%s' of / is longer than %zu bytes", name, cap - 1);
-    if (st == SPEX_OK)
+    else if (st == SPEX_OK)
         memcpy(dst, s, strlen(s) + 1);
     free(s);
     return st;
@@ -970,7 +970,7 @@ static spex_status h5r_format(h5r *rd, hid_t fid)
     spex_error detail;
     h5r probe = {rd->path, &detail};
     spex_error_clear(&detail);
-    if (h5r_attr_str(&probe, fid, "/", "format", &format) != SPEX_OK ||
+    if (h5r_attr_str(&probe, fid, "/", "format", &format) != SPEX_OK || format == NULL ||
         strcmp(format, FORMAT_NAME) != 0 ||
         h5r_attr_int(&probe, fid, "/", "format_version", &version) != SPEX_OK) {
         st = spex_error_set(rd->err, SPEX_EINPUT, "'%s' is not a spex result file", rd->path);
@@ -988,7 +988,7 @@ spex_status spex_h5_read_result(const char *path, spex_result *r, spex_error *er
 {
     spex_status st = SPEX_OK;
     h5r rd = {path, err};
-    hid_t fid = -1;
+    hid_t fapl = -1, fid = -1;
     h5_quiet quiet;
 
     spex_result_init(r);
@@ -1005,7 +1005,15 @@ spex_status spex_h5_read_result(const char *path, spex_result *r, spex_error *er
         st = spex_error_set(err, SPEX_EINPUT, "'%s' is not a spex result file (not HDF5)", path);
         goto out;
     }
-    fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    /* Serial access (the default driver).  File locking only where the
+     * file system supports it: cluster file systems often lack flock and
+     * HDF5 would refuse to open the file. */
+    fapl = H5Pcreate(H5P_FILE_ACCESS);
+#if H5_VERSION_GE(1, 10, 7)
+    if (fapl >= 0)
+        H5Pset_file_locking(fapl, 1, 1);
+#endif
+    fid = H5Fopen(path, H5F_ACC_RDONLY, fapl >= 0 ? fapl : H5P_DEFAULT);
     if (fid < 0) {
         h5_detail d;
         st = spex_error_set(err, SPEX_EIO, "cannot open '%s': %s", path, h5_detail_get(&d));
@@ -1020,6 +1028,8 @@ spex_status spex_h5_read_result(const char *path, spex_result *r, spex_error *er
 out:
     if (fid >= 0)
         H5Fclose(fid);
+    if (fapl >= 0)
+        H5Pclose(fapl);
     if (st != SPEX_OK)
         spex_result_free(r);
     h5_quiet_end(&quiet);

@@ -235,6 +235,7 @@ static int cmd_run(MPI_Comm comm, int argc, char **argv, spex_error *err)
     SPEX_CHECK(spex_oracle_create(comm, &cfg, &o, err));
     if (cfg.names[0]) {
         spex_names_read(cfg.names, cfg.n, &res.names, err);
+        res.n_features = cfg.n; /* so that spex_result_free frees every name */
         SPEX_CHECK(spex_error_agree(comm, err));
     }
     SPEX_CHECK(spex_run_study(comm, &cfg, o, &log, &res, err));

@@ -140,55 +140,62 @@ static int term_set_add(term_set *s, long idx)
 
 /* ---- redistribution: signal ownership -> bin ownership ---------------------- */
 
-/* Moves this rank's signals [s_lo, s_hi) to the owners of their bins; U
- * receives the values of bins [g_lo, g_hi). */
-static spex_status redistribute(MPI_Comm comm, const spex_design *d, const double *sig,
-                                size_t s_lo, size_t s_hi, double *U, spex_error *err)
+/* Bins of signal s (group c = s / (P+1)) that lie in the global bin range
+ * [lo, hi) and in the slice [a, b): j in [*ja, *jb). */
+static void clip(size_t s, size_t P1, size_t B, size_t lo, size_t hi, size_t a, size_t b,
+                 size_t *ja, size_t *jb)
+{
+    size_t base = (s / P1) * B;
+    size_t x = lo > base ? lo - base : 0, y = hi < base + B ? hi - base : B;
+    if (hi <= base || lo >= base + B)
+        x = y = 0;
+    if (x < a)
+        x = a;
+    if (y > b)
+        y = b;
+    *ja = x;
+    *jb = y > x ? y : x;
+}
+
+/* Moves this rank's transformed values (layout L) to the owners of their
+ * bins; U receives the P+1 values of each bin in [g_lo, g_hi).  Both sides
+ * walk the pieces in the same order (signal, then j), so no index travels. */
+static spex_status redistribute(MPI_Comm comm, const spex_design *d, const spex_layout *L,
+                                const double *sig, double *U, spex_error *err)
 {
     spex_status st = SPEX_OK;
     int rank, size;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
-    size_t B = spex_design_bins(d), P1 = (size_t)d->P + 1;
-    size_t S = spex_design_signals(d), G = (size_t)d->C * B;
-    size_t g_lo, g_hi;
+    size_t B = spex_design_bins(d), P1 = (size_t)d->P + 1, G = (size_t)d->C * B;
+    size_t g_lo, g_hi, width = L->b - L->a;
     spex_partition(G, rank, size, &g_lo, &g_hi);
 
     int *scount = calloc((size_t)size, sizeof *scount), *sdisp = calloc((size_t)size, sizeof *sdisp);
     int *rcount = calloc((size_t)size, sizeof *rcount), *rdisp = calloc((size_t)size, sizeof *rdisp);
+    spex_layout *lay = calloc((size_t)size, sizeof *lay);
     double *sbuf = NULL, *rbuf = NULL;
-    if (!scount || !sdisp || !rcount || !rdisp) {
+    size_t total_s = 0, total_r = 0, at = 0;
+    if (!scount || !sdisp || !rcount || !rdisp || !lay) {
         st = spex_error_set(err, SPEX_EINTERNAL, "out of memory for all-to-all counts");
-        goto out;
+        goto agree;
     }
-    /* Bins [a, b) of group c intersected with global range [lo, hi). */
-#define CLIP(c, lo, hi, a, b)                                                                    \
-    do {                                                                                         \
-        size_t base_ = (size_t)(c) * B;                                                          \
-        a = (lo) > base_ ? (lo) - base_ : 0;                                                     \
-        b = (hi) < base_ + B ? (hi) - base_ : B;                                                 \
-        if ((hi) <= base_ || (lo) >= base_ + B)                                                  \
-            a = b = 0;                                                                           \
-    } while (0)
-
-    size_t total_s = 0, total_r = 0;
+    for (int q = 0; q < size; q++)
+        spex_layout_of(d, L->r, q, size, &lay[q]);
     for (int q = 0; q < size; q++) {
-        size_t lo, hi, qs_lo, qs_hi, cnt = 0;
+        size_t lo, hi, cnt = 0, ja, jb;
         spex_partition(G, q, size, &lo, &hi);
-        for (size_t s = s_lo; s < s_hi; s++) {
-            size_t a, b;
-            CLIP(s / P1, lo, hi, a, b);
-            cnt += b - a;
+        for (size_t s = L->s_lo; s < L->s_hi; s++) {
+            clip(s, P1, B, lo, hi, L->a, L->b, &ja, &jb);
+            cnt += jb - ja;
         }
         scount[q] = (int)cnt;
         sdisp[q] = (int)total_s;
         total_s += cnt;
         cnt = 0;
-        spex_partition(S, q, size, &qs_lo, &qs_hi);
-        for (size_t s = qs_lo; s < qs_hi; s++) {
-            size_t a, b;
-            CLIP(s / P1, g_lo, g_hi, a, b);
-            cnt += b - a;
+        for (size_t s = lay[q].s_lo; s < lay[q].s_hi; s++) {
+            clip(s, P1, B, g_lo, g_hi, lay[q].a, lay[q].b, &ja, &jb);
+            cnt += jb - ja;
         }
         rcount[q] = (int)cnt;
         rdisp[q] = (int)total_r;
@@ -197,22 +204,20 @@ static spex_status redistribute(MPI_Comm comm, const spex_design *d, const doubl
     sbuf = malloc((total_s ? total_s : 1) * sizeof *sbuf);
     rbuf = malloc((total_r ? total_r : 1) * sizeof *rbuf);
     if (!sbuf || !rbuf) {
-        st = spex_error_set(err, SPEX_EINTERNAL, "out of memory for the bin redistribution (%zu values)",
-                            total_s + total_r);
-        goto out;
+        st = spex_error_set(err, SPEX_EINTERNAL,
+                            "out of memory for the bin redistribution (%zu values)", total_s + total_r);
+        goto agree;
     }
-    size_t at = 0;
     for (int q = 0; q < size; q++) {
-        size_t lo, hi;
+        size_t lo, hi, ja, jb;
         spex_partition(G, q, size, &lo, &hi);
-        for (size_t s = s_lo; s < s_hi; s++) {
-            size_t a, b;
-            CLIP(s / P1, lo, hi, a, b);
-            memcpy(sbuf + at, sig + (s - s_lo) * B + a, (b - a) * sizeof *sbuf);
-            at += b - a;
+        for (size_t s = L->s_lo; s < L->s_hi; s++) {
+            clip(s, P1, B, lo, hi, L->a, L->b, &ja, &jb);
+            memcpy(sbuf + at, sig + (s - L->s_lo) * width + (ja - L->a), (jb - ja) * sizeof *sbuf);
+            at += jb - ja;
         }
     }
-out:
+agree:
     /* Every rank reaches the collective, even after a local failure. */
     if (spex_error_agree(comm, err) != SPEX_OK) {
         st = err->code;
@@ -220,22 +225,19 @@ out:
     }
     MPI_Alltoallv(sbuf, scount, sdisp, MPI_DOUBLE, rbuf, rcount, rdisp, MPI_DOUBLE, comm);
     at = 0;
-    for (int q = 0; q < size; q++) {
-        size_t qs_lo, qs_hi;
-        spex_partition(S, q, size, &qs_lo, &qs_hi);
-        for (size_t s = qs_lo; s < qs_hi; s++) {
-            size_t a, b, c = s / P1, p = s % P1;
-            CLIP(c, g_lo, g_hi, a, b);
-            for (size_t j = a; j < b; j++)
+    for (int q = 0; q < size; q++)
+        for (size_t s = lay[q].s_lo; s < lay[q].s_hi; s++) {
+            size_t ja, jb, c = s / P1, p = s % P1;
+            clip(s, P1, B, g_lo, g_hi, lay[q].a, lay[q].b, &ja, &jb);
+            for (size_t j = ja; j < jb; j++)
                 U[(c * B + j - g_lo) * P1 + p] = rbuf[at++];
         }
-    }
-#undef CLIP
 done:
     free(scount);
     free(sdisp);
     free(rcount);
     free(rdisp);
+    free(lay);
     free(sbuf);
     free(rbuf);
     return st;
@@ -265,8 +267,8 @@ static void subtract_term(const spex_design *d, const spex_term *t, const signed
     }
 }
 
-spex_status spex_peel_run(MPI_Comm comm, const spex_design *d, const double *sig, size_t s_lo,
-                          size_t s_hi, const spex_peel_params *pp, spex_spectrum *out,
+spex_status spex_peel_run(MPI_Comm comm, const spex_design *d, const spex_layout *L,
+                          const double *sig, const spex_peel_params *pp, spex_spectrum *out,
                           spex_peel_stats *stats, spex_error *err)
 {
     spex_status st = SPEX_OK;
@@ -297,7 +299,7 @@ spex_status spex_peel_run(MPI_Comm comm, const spex_design *d, const double *sig
     for (size_t i = 0; i < out->count; i++)
         if (term_set_add(&seen, (long)i) != 0)
             ok = 0;
-    SPEX_CHECK(redistribute(comm, d, sig, s_lo, s_hi, U, err));
+    SPEX_CHECK(redistribute(comm, d, L, sig, U, err));
     memset(dirty, 1, nloc);
     memset(kind, SPEX_BIN_MULTI, nloc);
 

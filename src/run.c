@@ -44,15 +44,13 @@ static void iso8601_now(char *buf, size_t len)
 
 /* Checks, before allocating, that this rank's share fits in memory: a
  * design that cannot fit is a usage error, not a crash. */
-static spex_status check_memory(MPI_Comm comm, const spex_design *d, size_t nsig,
+static spex_status check_memory(MPI_Comm comm, const spex_design *d, size_t held,
                                 spex_error *err)
 {
     int size;
     MPI_Comm_size(comm, &size);
-    double B = (double)spex_design_bins(d);
-    /* signals + send/receive buffers + bin-owned copy, all doubles */
-    double need = 8.0 * B * ((double)nsig * 3.0 +
-                             (double)spex_design_signals(d) / (double)size + 1.0);
+    /* held values + send/receive buffers + the bin-owned copy, all doubles */
+    double need = 8.0 * ((double)held * 3.0 + (double)spex_design_queries(d) / (double)size);
     double have = node_memory();
     if (have > 0 && need > 0.8 * have)
         return spex_error_set(err, SPEX_EUSAGE,
@@ -89,14 +87,21 @@ spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     }
     SPEX_CHECK(spex_design_create(cfg->n, b, cfg->groups, t, cfg->delays, (uint64_t)cfg->seed, &d,
                                   err));
-    size_t S = spex_design_signals(d), B = spex_design_bins(d);
-    size_t s_lo, s_hi;
-    spex_partition(S, rank, size, &s_lo, &s_hi);
+    int r = cfg->ranks_per_signal;
+    if (r > 0 && ((r & (r - 1)) != 0 || r > size || (size_t)r > spex_design_bins(d))) {
+        st = spex_error_set(err, SPEX_EUSAGE,
+                            "method.ranks_per_signal = %d must be a power of two <= the number of "
+                            "ranks (%d) and <= 2^b",
+                            r, size);
+        goto out;
+    }
+    spex_layout L;
+    spex_layout_of(d, r, rank, size, &L);
+    size_t held = spex_layout_count(&L);
     /* Node memory may differ between ranks: agree before going on. */
-    if (check_memory(comm, d, s_hi - s_lo, err) == SPEX_OK &&
-        (sig = malloc(((s_hi - s_lo) ? (s_hi - s_lo) : 1) * B * sizeof *sig)) == NULL)
-        st = spex_error_set(err, SPEX_EINTERNAL, "out of memory for %zu signals of 2^%d values",
-                            s_hi - s_lo, b);
+    if (check_memory(comm, d, held, err) == SPEX_OK &&
+        (sig = malloc((held ? held : 1) * sizeof *sig)) == NULL)
+        st = spex_error_set(err, SPEX_EINTERNAL, "out of memory for %zu values", held);
     if (spex_error_agree(comm, err) != SPEX_OK) {
         st = err->code;
         goto out;
@@ -110,22 +115,16 @@ spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
 
     /* ---- evaluate ---- */
     t0 = spex_now();
-    SPEX_CHECK(spex_eval_signals(comm, d, o, s_lo, s_hi, cfg->batch, sig, log, err));
+    SPEX_CHECK(spex_eval_signals(comm, d, &L, o, cfg->batch, sig, log, err));
     res->stage_seconds[SPEX_STAGE_EVALUATE] = spex_now() - t0;
 
     /* ---- transform ---- */
     t0 = spex_now();
     double amax = 0, gmax = 0;
-    for (size_t i = 0; i < (s_hi - s_lo) * B; i++)
+    for (size_t i = 0; i < held; i++)
         amax = fmax(amax, fabs(sig[i]));
-    double scale = ldexp(1.0, -b);
-    for (size_t s = 0; s < s_hi - s_lo; s++) {
-        double *x = sig + s * B;
-        spex_wht_execute(x, b);
-        for (size_t j = 0; j < B; j++)
-            x[j] *= scale;
-    }
     MPI_Allreduce(&amax, &gmax, 1, MPI_DOUBLE, MPI_MAX, comm);
+    SPEX_CHECK(spex_wht_signals(comm, d, &L, sig, err));
     res->stage_seconds[SPEX_STAGE_TRANSFORM] = spex_now() - t0;
 
     /* ---- decode ---- */
@@ -135,9 +134,9 @@ spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     pp.zero_tol = tol;
     pp.single_tol = tol;
     pp.max_rounds = 1000;
-    pp.max_terms = 2 * (size_t)d->C * B;
+    pp.max_terms = 2 * (size_t)d->C * spex_design_bins(d);
     spex_peel_stats ps;
-    SPEX_CHECK(spex_peel_run(comm, d, sig, s_lo, s_hi, &pp, &res->fourier, &ps, err));
+    SPEX_CHECK(spex_peel_run(comm, d, &L, sig, &pp, &res->fourier, &ps, err));
     spex_spectrum_sort_ranked(&res->fourier);
     res->stage_seconds[SPEX_STAGE_DECODE] = spex_now() - t0;
 

@@ -14,6 +14,7 @@
  */
 #include "spex/wht.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,4 +136,28 @@ int spex_wht_execute_dist(double *x, int b, MPI_Comm comm)
     }
     free(y);
     return 0;
+}
+
+spex_status spex_wht_signals(MPI_Comm comm, const spex_design *d, const spex_layout *L,
+                             double *sig, spex_error *err)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    size_t width = L->b - L->a;
+    double scale = ldexp(1.0, -d->b);
+    MPI_Comm sub = MPI_COMM_NULL;
+    if (L->r > 1)
+        MPI_Comm_split(comm, L->group >= 0 ? L->group : MPI_UNDEFINED, rank, &sub);
+    for (size_t s = L->s_lo; s < L->s_hi; s++) {
+        double *x = sig + (s - L->s_lo) * width;
+        if (L->r == 1)
+            spex_wht_execute(x, d->b);
+        else if (spex_wht_execute_dist(x, d->b, sub) != 0)
+            spex_error_set(err, SPEX_EINTERNAL, "distributed WHT failed (out of memory?)");
+        for (size_t j = 0; j < width; j++)
+            x[j] *= scale;
+    }
+    if (sub != MPI_COMM_NULL)
+        MPI_Comm_free(&sub);
+    return spex_error_agree(comm, err);
 }

@@ -181,6 +181,13 @@ static void assert_same_result(const spex_result *a, const spex_result *b)
     CU_ASSERT_EQUAL(a->bins_unresolved, b->bins_unresolved);
 }
 
+/* Every code path must close what it opened: no file or object of any
+ * file may stay open after a call returns. */
+static void assert_no_open_hdf5(void)
+{
+    CU_ASSERT_EQUAL(H5Fget_obj_count((hid_t)H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
+}
+
 static spex_status write_result(const char *path, const spex_result *r, spex_error *err)
 {
     spex_error_clear(err);
@@ -288,6 +295,7 @@ static void test_roundtrip_every_field_with_names(void)
     CU_ASSERT_STRING_EQUAL(only, "r.h5");
     spex_result_free(&back);
     spex_result_free(&r);
+    assert_no_open_hdf5();
     tdir_remove(dir);
 }
 
@@ -421,6 +429,7 @@ static void test_write_into_missing_directory_fails(void)
     CU_ASSERT_PTR_NULL(strchr(err.msg, '\n'));
     CU_ASSERT_EQUAL(tdir_count(dir, NULL, 0), 0);
     spex_result_free(&r);
+    assert_no_open_hdf5();
     tdir_remove(dir);
 }
 
@@ -454,6 +463,7 @@ static void test_failed_write_keeps_existing_file(void)
     CU_ASSERT(back.fourier.count == 4 && back.fourier.terms[0].coef == 2.5);
     spex_result_free(&back);
     spex_result_free(&r);
+    assert_no_open_hdf5();
     tdir_remove(dir);
 }
 
@@ -475,6 +485,7 @@ static void test_rename_failure_removes_temp(void)
     CU_ASSERT_EQUAL(tdir_count(dir, only, sizeof only), 1);
     CU_ASSERT_STRING_EQUAL(only, "target");
     spex_result_free(&r);
+    assert_no_open_hdf5();
     tdir_remove(dir);
 }
 
@@ -517,6 +528,7 @@ static void test_write_rejects_term_above_max_order(void)
     CU_ASSERT_EQUAL(write_result(path, &r, &err), SPEX_EINTERNAL);
     CU_ASSERT_EQUAL(tdir_count(dir, NULL, 0), 0);
     spex_result_free(&r);
+    assert_no_open_hdf5();
     tdir_remove(dir);
 }
 
@@ -546,6 +558,7 @@ static void test_read_text_file_is_input_error(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is not a spex result file"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, path));
     spex_result_free(&r);
+    assert_no_open_hdf5();
     tdir_remove(dir);
 }
 
@@ -566,6 +579,7 @@ static void test_read_hdf5_without_format_is_input_error(void)
     snprintf(want, sizeof want, "'%s' is not a spex result file", path);
     CU_ASSERT_STRING_EQUAL(err.msg, want);
     spex_result_free(&r);
+    assert_no_open_hdf5();
     tdir_remove(dir);
 }
 
@@ -614,6 +628,7 @@ static void test_read_other_format_version_is_input_error(void)
     CU_ASSERT_STRING_EQUAL(err.msg, want);
     spex_result_free(&back);
     spex_result_free(&r);
+    assert_no_open_hdf5();
     tdir_remove(dir);
 }
 
@@ -682,6 +697,7 @@ static void test_read_damaged_rows_name_the_dataset(void)
     spex_result_free(&back);
 
     spex_result_free(&r);
+    assert_no_open_hdf5();
     tdir_remove(dir);
 }
 
@@ -843,6 +859,7 @@ static void test_show_prints_names_ranked(void)
     assert_table_aligned(out, 4);
     free(out);
     spex_result_free(&r);
+    assert_no_open_hdf5();
     tdir_remove(dir);
 }
 

@@ -146,8 +146,9 @@ static void peel_case(int n, int b, int C, int t, int terms, uint64_t seed, int 
     double *sig = build_signals(d, &truth);
     spex_peel_params pp = params();
     spex_peel_stats st;
-    CU_ASSERT_FATAL(spex_peel_run(MPI_COMM_WORLD, d, sig, 0, spex_design_signals(d), &pp, &got, &st,
-                                  &err) == SPEX_OK);
+    spex_layout L;
+    spex_layout_of(d, 1, 0, 1, &L);
+    CU_ASSERT_FATAL(spex_peel_run(MPI_COMM_WORLD, d, &L, sig, &pp, &got, &st, &err) == SPEX_OK);
     spex_recovery rec;
     spex_spectrum_compare(&truth, &got, 0, &rec);
     CU_ASSERT_EQUAL(rec.false_terms, 0);

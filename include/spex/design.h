@@ -71,4 +71,28 @@ int spex_design_decode(const spex_design *d, const uint8_t *y, int32_t *feat);
 int spex_design_choose_b(int n, int t, int C, spex_delays_kind delays, int64_t budget,
                          int sparsity);
 
+/* How the design's values are spread over the ranks of a communicator.
+ * Ranks form G = size / r groups of r ranks (r a power of two); group g owns
+ * a contiguous block of signals (spex_partition of the C(P+1) signals over
+ * G), and rank i of the group holds slice i of each: l (before the
+ * transform) or j (after it) in [a, b) = [i 2^b / r, (i+1) 2^b / r).  With
+ * r = 1 every rank holds whole signals and transforms them alone; r > 1
+ * serves designs with fewer signals than ranks, or signals too large for
+ * one rank, with the distributed WHT.  Ranks past G r hold nothing. */
+typedef struct spex_layout {
+    int r;             /* ranks per signal */
+    int groups;        /* G */
+    int group;         /* this rank's group, or -1 when it holds nothing */
+    size_t s_lo, s_hi; /* this rank's signals */
+    size_t a, b;       /* this rank's slice of each signal */
+} spex_layout;
+
+/* Local.  The layout of rank q of size with r ranks per signal; r = 0
+ * chooses: 1 when there are at least as many signals as ranks, else the
+ * largest power of two r <= size / signals (and <= 2^b). */
+void spex_layout_of(const spex_design *d, int r, int q, int size, spex_layout *L);
+
+/* Local.  Values this rank holds: (s_hi - s_lo) (b - a). */
+size_t spex_layout_count(const spex_layout *L);
+
 #endif

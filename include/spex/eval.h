@@ -23,12 +23,13 @@ void spex_partition(size_t total, int q, int size, size_t *lo, size_t *hi);
 /* Local.  The part that owns index i of [0, total) under spex_partition. */
 int spex_partition_owner(size_t total, int size, size_t i);
 
-/* Collective on comm.  Evaluates signals [s_lo, s_hi) of d into sig
- * ((s_hi - s_lo) * 2^b values, signal-major, l fastest), at most batch masks
- * per oracle call.  Progress (whole-job counts) goes to log.  Errors are
- * agreed across ranks before returning. */
-spex_status spex_eval_signals(MPI_Comm comm, const spex_design *d, spex_oracle *o, size_t s_lo,
-                              size_t s_hi, int batch, double *sig, const spex_log *log,
+/* Collective on comm.  Evaluates this rank's part of the design (layout L:
+ * slice [a, b) of signals [s_lo, s_hi)) into sig (spex_layout_count(L)
+ * values, signal-major, l fastest), at most batch masks per oracle call.
+ * Progress (whole-job counts) goes to log.  Errors are agreed across ranks
+ * before returning. */
+spex_status spex_eval_signals(MPI_Comm comm, const spex_design *d, const spex_layout *L,
+                              spex_oracle *o, int batch, double *sig, const spex_log *log,
                               spex_error *err);
 
 #endif

@@ -41,11 +41,11 @@ spex_bin_kind spex_peel_classify(const spex_design *d, int c, uint64_t j, const 
                                  const spex_peel_params *pp, spex_term *term);
 
 /* Collective on comm.  sig holds this rank's transformed, normalized
- * signals [s_lo, s_hi) (spex_partition over the design's signals).
+ * values under layout L (design.h; every rank passes the same L->r).
  * Moves them to bin ownership (all-to-all) and peels.  Appends recovered
  * terms to out (identical on every rank, in order of discovery). */
-spex_status spex_peel_run(MPI_Comm comm, const spex_design *d, const double *sig, size_t s_lo,
-                          size_t s_hi, const spex_peel_params *pp, spex_spectrum *out,
+spex_status spex_peel_run(MPI_Comm comm, const spex_design *d, const spex_layout *L,
+                          const double *sig, const spex_peel_params *pp, spex_spectrum *out,
                           spex_peel_stats *stats, spex_error *err);
 
 #endif

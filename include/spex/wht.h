@@ -12,6 +12,9 @@
 #include <mpi.h>
 #include <stddef.h>
 
+#include "spex/design.h"
+#include "spex/error.h"
+
 /* Local.  In-place unnormalized WHT of x[0 .. 2^b - 1]. */
 void spex_wht_execute(double *x, int b);
 
@@ -23,5 +26,12 @@ void spex_wht_brute(const double *x, double *y, int b);
  * be a power of two 2^r <= 2^b; each rank holds 2^(b-r) consecutive values,
  * rank q the block starting at q 2^(b-r).  Gives the local kernel's result. */
 int spex_wht_execute_dist(double *x, int b, MPI_Comm comm);
+
+/* Collective on comm.  Transforms every signal this rank holds under
+ * layout L in place, normalized: U = 2^-b H u (ALGORITHMS.md section 3).
+ * With L->r > 1 the ranks of each group run the distributed transform
+ * together.  Errors are agreed. */
+spex_status spex_wht_signals(MPI_Comm comm, const spex_design *d, const spex_layout *L,
+                             double *sig, spex_error *err);
 
 #endif

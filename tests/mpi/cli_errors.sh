@@ -52,7 +52,8 @@ expect_fail 1 1 "error: --top 'x' is not a count" show fake.h5 --top x
 # An existing result survives a failed run that names it.
 spexrun 1 run --set features.n=300 --set oracle.terms=10 --set method.b=5 -o keep.h5 -q
 cp keep.h5 keep.orig
-spexrun 2 run --set features.n=300 --set oracle.spectrum=bad_spec.txt -o keep.h5
+spexrun 2 run --set features.n=300 --set oracle.spectrum=nan_spec.txt -o keep.h5
+grep -q "nan_spec.txt:2" out.txt || fail "the failed run did not fail as planned"
 cmp -s keep.h5 keep.orig && pass "failed run leaves existing result intact" ||
     fail "existing result changed by a failed run"
 

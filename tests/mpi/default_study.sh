@@ -26,4 +26,8 @@ assert np.all(np.abs(c[:-1]) >= np.abs(c[1:]))
 assert f.attrs["n_features"] == 10000
 assert f.attrs["queries"] == 3 * 57 * 256
 PYEOF
+# The example study in inputs/ works as documented (paths relative to it).
+spexrun 2 run "$srcdir/inputs/example.ini" -o example.h5 &&
+    grep -q "300 of 300 true terms found, 0 false" out.txt && pass "inputs/example.ini" ||
+    { fail "inputs/example.ini"; sed 's/^/  | /' out.txt | tail; }
 finish
