@@ -1,0 +1,121 @@
+/* config.h -- the study: an INI file plus --set overrides, checked against
+ * one table of known keys.
+ *
+ * The table in config.c (section, key, type, default, range, help) drives
+ * parsing, validation, `spex --help` and the effective-study dump stored in
+ * the result file (STYLE.md item 7).  Errors name file:line and the key.
+ * Relative paths in a study file are resolved against the file's directory;
+ * paths given with --set are taken as they are (relative to the working
+ * directory).
+ */
+#ifndef SPEX_CONFIG_H
+#define SPEX_CONFIG_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "spex/error.h"
+
+#define SPEX_PATH_MAX 4096
+#define SPEX_NAME_MAX 128
+#define SPEX_MAX_ORDER 16 /* largest interaction order spex decodes */
+#define SPEX_CONFIG_KEYS_MAX 64 /* rows the key table may have (key_line[]) */
+/* key_line[] of a required key nobody has given yet. */
+#define SPEX_KEY_UNSET INT_MIN
+
+typedef enum { SPEX_ORACLE_SPARSE = 0 } spex_oracle_kind;
+typedef enum { SPEX_BASIS_FOURIER = 0, SPEX_BASIS_MOBIUS = 1 } spex_basis;
+typedef enum { SPEX_METHOD_SPEX = 0 } spex_method_name;
+typedef enum { SPEX_DELAYS_BCH = 0, SPEX_DELAYS_IDENTITY = 1 } spex_delays_kind;
+
+typedef struct spex_config {
+    /* [study] */
+    char study_name[SPEX_NAME_MAX];
+    int64_t seed;                 /* >= 0 */
+    char output[SPEX_PATH_MAX];   /* result file */
+    /* [features] */
+    int n;                        /* 1 .. 2^21 - 1 */
+    char names[SPEX_PATH_MAX];    /* file, one feature name per line; "" none */
+    /* [oracle] */
+    spex_oracle_kind oracle_kind;
+    char spectrum[SPEX_PATH_MAX]; /* sparse: spectrum file; "" = generate */
+    spex_basis basis;             /* sparse: basis of the file / generated terms */
+    int terms;                    /* sparse, generated: number of terms */
+    int oracle_max_order;         /* sparse, generated: largest order */
+    double coef_min, coef_max;    /* sparse, generated: |coef| range */
+    int64_t oracle_seed;          /* sparse, generated: -1 = study seed
+                                     (spex_config_finish resolves it) */
+    double noise_sigma;           /* sparse: absolute Gaussian noise */
+    double cost_us;               /* sparse: busy work per query (benchmarks) */
+    int batch;                    /* masks per oracle call */
+    /* [method] */
+    spex_method_name method;
+    int max_order;                /* t: largest order decoded */
+    int b;                        /* log2 bins per group; 0 = choose */
+    int groups;                   /* C */
+    spex_delays_kind delays;
+    int64_t budget;               /* max queries when b is chosen; 0 = none */
+    int sparsity;                 /* expected terms when b is chosen */
+    int ranks_per_signal;         /* r of the layout (design.h); 0 = choose */
+    /* [output] */
+    int top_k;                    /* terms printed in the summary */
+
+    /* Bookkeeping (not keys). */
+    char origin[SPEX_PATH_MAX];   /* study file, or "(default study)" */
+    /* Where each key (index: spex_config_key_index) got its value: line in
+     * origin (> 0), 0 default, -1 --set, SPEX_KEY_UNSET required and not
+     * given (its field is then 0). */
+    int key_line[SPEX_CONFIG_KEYS_MAX];
+} spex_config;
+
+/* The embedded default study (INI text) run by `spex run` with no file. */
+extern const char spex_default_study[];
+
+/* Local.  Fills cfg with the table's defaults; required keys are left
+ * unset (key_line SPEX_KEY_UNSET), origin is "". */
+void spex_config_defaults(spex_config *cfg);
+
+/* Local.  Parses INI text.  origin names it in messages ("study.ini");
+ * basedir (may be NULL) resolves relative paths.  Unknown sections or keys,
+ * malformed or out-of-range values, repeated keys and lines over 199
+ * characters are errors "origin:line: ...", code SPEX_EUSAGE; the first
+ * wrong line is reported.  Sets cfg->origin.  Keys given here override
+ * earlier values; a key given twice in the same text is an error.  On error
+ * cfg may be partly updated. */
+spex_status spex_config_load_string(spex_config *cfg, const char *text, const char *origin,
+                                    const char *basedir, spex_error *err);
+
+/* Local.  Reads and parses a study file (see load_string); relative paths
+ * in it are resolved against the file's directory; cfg->origin = path. */
+spex_status spex_config_load_file(spex_config *cfg, const char *path, spex_error *err);
+
+/* Local.  Applies one "section.key=value" override (allowed over a value
+ * from a file); errors name "--set section.key=value". */
+spex_status spex_config_set(spex_config *cfg, const char *assignment, spex_error *err);
+
+/* Local.  Checks required keys and relations between keys (for example
+ * oracle.max_order <= features.n).  Call after all loads and overrides.
+ * Resolves oracle.seed = -1 to study.seed, so the dump records the seed
+ * actually used. */
+spex_status spex_config_finish(spex_config *cfg, spex_error *err);
+
+/* Local.  The effective study as INI text (every key, its value, in table
+ * order); load_string reads it back to the same values, except that a line
+ * longer than 199 characters (a very long path) is rejected.  Returns new
+ * memory the caller frees, or NULL when out of memory. */
+char *spex_config_dump(const spex_config *cfg);
+
+/* Local.  Writes the table of keys (section.key, type, default, help). */
+void spex_config_print_keys(FILE *out);
+
+/* Local.  Canonical string of an enum value of a key ("bch", "mobius");
+ * key is "section.key".  NULL for an unknown key, a key that is not an
+ * enum, or a value out of range. */
+const char *spex_config_enum_name(const char *key, int value);
+
+/* Local.  Row of "section.key" in the key table (the index into
+ * key_line[]), or -1 when there is no such key. */
+int spex_config_key_index(const char *key);
+
+#endif
