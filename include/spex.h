@@ -26,5 +26,6 @@
 #include "spex/h5io.h"
 #include "spex/run.h"
 #include "spex/show.h"
+#include "spex/convert.h"
 
 #endif

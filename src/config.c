@@ -60,7 +60,8 @@ typedef struct key_def {
     const char *help;
 } key_def;
 
-static const char *const ORACLE_KINDS[] = {"sparse", NULL};
+static const char *const ORACLE_KINDS[] = {"sparse", "exec", "plugin", NULL};
+static const char *const FORMATS[] = {"text", "bits", NULL};
 static const char *const BASES[] = {"fourier", "mobius", NULL};
 static const char *const METHODS[] = {"spex", NULL};
 static const char *const DELAYS[] = {"bch", "identity", NULL};
@@ -71,7 +72,10 @@ _Static_assert(sizeof(spex_oracle_kind) == sizeof(int), "enum field is an int");
 _Static_assert(sizeof(spex_basis) == sizeof(int), "enum field is an int");
 _Static_assert(sizeof(spex_method_name) == sizeof(int), "enum field is an int");
 _Static_assert(sizeof(spex_delays_kind) == sizeof(int), "enum field is an int");
-_Static_assert(SPEX_ORACLE_SPARSE == 0, "ORACLE_KINDS[] order");
+_Static_assert(SPEX_ORACLE_SPARSE == 0 && SPEX_ORACLE_EXEC == 1 && SPEX_ORACLE_PLUGIN == 2,
+               "ORACLE_KINDS[] order");
+_Static_assert(SPEX_FORMAT_TEXT == 0 && SPEX_FORMAT_BITS == 1, "FORMATS[] order");
+_Static_assert(sizeof(spex_mask_format) == sizeof(int), "enum field is an int");
 _Static_assert(SPEX_BASIS_FOURIER == 0 && SPEX_BASIS_MOBIUS == 1, "BASES[] order");
 _Static_assert(SPEX_METHOD_SPEX == 0, "METHODS[] order");
 _Static_assert(SPEX_DELAYS_BCH == 0 && SPEX_DELAYS_IDENTITY == 1, "DELAYS[] order");
@@ -116,6 +120,16 @@ static const key_def KEYS[] = {
      "sparse: busy work per query in microseconds (benchmarks)"},
     {"oracle", "batch", KEY_INT, FIELD(batch), "4096", 1, 1048576, false, NULL,
      "masks per oracle call"},
+    {"oracle", "command", KEY_STRING, FIELD(command), "", NO_RANGE, NULL,
+     "exec: worker command line, run through /bin/sh, one worker per rank"},
+    {"oracle", "format", KEY_ENUM, FIELD(format), "text", NO_RANGE, FORMATS,
+     "exec: how masks are sent to the worker: text (n '0'/'1' per line) or bits (packed)"},
+    {"oracle", "timeout", KEY_DOUBLE, FIELD(timeout), "600", 0.001, INFINITY, false, NULL,
+     "exec: seconds a worker may take to answer one batch"},
+    {"oracle", "plugin", KEY_PATH, FIELD(plugin), "", NO_RANGE, NULL,
+     "plugin: shared object exporting spex_plugin_v1 (include/spex.h)"},
+    {"oracle", "plugin_args", KEY_STRING, FIELD(plugin_args), "", NO_RANGE, NULL,
+     "plugin: text handed to the plugin's init function"},
 
     {"method", "name", KEY_ENUM, FIELD(method), NULL, NO_RANGE, METHODS,
      "recovery method"},

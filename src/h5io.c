@@ -460,6 +460,20 @@ static void h5w_layout_create(h5w *w, hid_t fid, const spex_result *r, hsize_t w
     h5w_attr_u64(w, l->g_diag, "/diagnostics", "bins_single", r->bins_single);
     h5w_attr_u64(w, l->g_diag, "/diagnostics", "bins_multi", r->bins_multi);
     h5w_attr_u64(w, l->g_diag, "/diagnostics", "bins_unresolved", r->bins_unresolved);
+    if (r->peak_rss_kib != NULL && r->ranks > 0) {
+        /* One value per rank: small enough for an attribute at any
+         * realistic rank count (8 bytes a rank). */
+        hsize_t nr = (hsize_t)r->ranks;
+        hid_t rs = H5Screate_simple(1, &nr, NULL);
+        hid_t ra = H5Acreate2(l->g_diag, "peak_rss_kib", H5T_STD_I64LE, rs, H5P_DEFAULT,
+                              H5P_DEFAULT);
+        if (ra < 0 || H5Awrite(ra, H5T_NATIVE_INT64, r->peak_rss_kib) < 0)
+            h5w_fail(w, "writing attribute 'peak_rss_kib' of /diagnostics");
+        if (ra >= 0)
+            H5Aclose(ra);
+        if (rs >= 0)
+            H5Sclose(rs);
+    }
 }
 
 /* Collective.  Every rank writes its rows of every row dataset. */

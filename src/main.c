@@ -154,6 +154,13 @@ static void print_summary(const spex_log *log, const spex_config *cfg, const spe
                             "unresolved\n",
                     r->fourier.count, r->peel_rounds, (unsigned long long)r->bins_unresolved,
                     (unsigned long long)((uint64_t)r->groups << r->b));
+    if (r->peak_rss_kib) {
+        int64_t hi = 0;
+        for (int q = 0; q < r->ranks; q++)
+            hi = r->peak_rss_kib[q] > hi ? r->peak_rss_kib[q] : hi;
+        spex_log_printf(log, 1, "  peak memory: %.1f MiB on the largest of %d rank%s\n",
+                        (double)hi / 1024.0, r->ranks, r->ranks == 1 ? "" : "s");
+    }
     if (r->bins_unresolved > 0)
         spex_log_printf(log, 1, "  warning: %llu bins still hold energy: the function may have "
                                 "more terms than 2^%d bins resolve, or terms above order %d; try "

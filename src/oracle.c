@@ -26,6 +26,12 @@ spex_status spex_oracle_create(MPI_Comm comm, const spex_config *cfg, spex_oracl
             st = spex_oracle_sparse_create(cfg->n, &spec, cfg->basis, cfg->noise_sigma, oseed,
                                            cfg->cost_us, out, err);
         break;
+    case SPEX_ORACLE_EXEC:
+        st = spex_oracle_exec_create(comm, cfg, out, err);
+        break;
+    case SPEX_ORACLE_PLUGIN:
+        st = spex_oracle_plugin_create(comm, cfg, out, err);
+        break;
     default:
         st = spex_error_set(err, SPEX_EINTERNAL, "oracle kind %d not built in", (int)cfg->oracle_kind);
     }

@@ -49,6 +49,7 @@ void spex_result_free(spex_result *r)
     free(r->config);
     spex_spectrum_free(&r->fourier);
     spex_names_free(r->names, r->n_features);
+    free(r->peak_rss_kib);
     spex_result_init(r);
 }
 

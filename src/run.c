@@ -10,6 +10,7 @@
 #include "spex/run.h"
 
 #include <math.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -160,6 +161,18 @@ spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     res->bins_multi = ps.multi;
     res->bins_unresolved = ps.unresolved;
     res->wall_seconds = spex_now() - t_start;
+    /* Peak resident memory of every rank, for the diagnostics. */
+    struct rusage ru;
+    int64_t rss = getrusage(RUSAGE_SELF, &ru) == 0 ? (int64_t)ru.ru_maxrss : -1;
+    free(res->peak_rss_kib);
+    res->peak_rss_kib = malloc((size_t)size * sizeof *res->peak_rss_kib);
+    if (res->peak_rss_kib == NULL)
+        spex_error_set(err, SPEX_EINTERNAL, "out of memory");
+    if (spex_error_agree(comm, err) != SPEX_OK) {
+        st = err->code;
+        goto out;
+    }
+    MPI_Allgather(&rss, 1, MPI_INT64_T, res->peak_rss_kib, 1, MPI_INT64_T, comm);
     /* Rank 0's clock speaks for the file: parallel HDF5 needs identical
      * attribute values on every rank. */
     MPI_Bcast(res->created, (int)sizeof res->created, MPI_CHAR, 0, comm);

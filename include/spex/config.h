@@ -24,7 +24,8 @@
 /* key_line[] of a required key nobody has given yet. */
 #define SPEX_KEY_UNSET INT_MIN
 
-typedef enum { SPEX_ORACLE_SPARSE = 0 } spex_oracle_kind;
+typedef enum { SPEX_ORACLE_SPARSE = 0, SPEX_ORACLE_EXEC = 1, SPEX_ORACLE_PLUGIN = 2 } spex_oracle_kind;
+typedef enum { SPEX_FORMAT_TEXT = 0, SPEX_FORMAT_BITS = 1 } spex_mask_format;
 typedef enum { SPEX_BASIS_FOURIER = 0, SPEX_BASIS_MOBIUS = 1 } spex_basis;
 typedef enum { SPEX_METHOD_SPEX = 0 } spex_method_name;
 typedef enum { SPEX_DELAYS_BCH = 0, SPEX_DELAYS_IDENTITY = 1 } spex_delays_kind;
@@ -49,6 +50,11 @@ typedef struct spex_config {
     double noise_sigma;           /* sparse: absolute Gaussian noise */
     double cost_us;               /* sparse: busy work per query (benchmarks) */
     int batch;                    /* masks per oracle call */
+    char command[SPEX_PATH_MAX];  /* exec: worker command (through /bin/sh) */
+    spex_mask_format format;      /* exec: text or bits */
+    double timeout;               /* exec: seconds per batch */
+    char plugin[SPEX_PATH_MAX];   /* plugin: shared object */
+    char plugin_args[SPEX_PATH_MAX]; /* plugin: text for its init */
     /* [method] */
     spex_method_name method;
     int max_order;                /* t: largest order decoded */

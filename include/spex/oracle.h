@@ -52,4 +52,15 @@ spex_status spex_oracle_sparse_create(int n, spex_spectrum *spec, spex_basis bas
                                       uint64_t seed, double cost_us, spex_oracle **out,
                                       spex_error *err);
 
+/* Collective on comm.  The exec backend: every rank starts one worker
+ * process (cfg->command through /bin/sh) and streams batches over pipes,
+ * protocol v1 (DESIGN.md section 5, doc/oracles.md). */
+spex_status spex_oracle_exec_create(MPI_Comm comm, const spex_config *cfg, spex_oracle **out,
+                                    spex_error *err);
+
+/* Collective on comm.  The plugin backend: dlopen(cfg->plugin) and use its
+ * exported spex_plugin_v1 (include/spex.h). */
+spex_status spex_oracle_plugin_create(MPI_Comm comm, const spex_config *cfg, spex_oracle **out,
+                                      spex_error *err);
+
 #endif

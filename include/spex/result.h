@@ -44,6 +44,8 @@ typedef struct spex_result {
     int peel_rounds;
     uint64_t bins_zero, bins_single, bins_multi; /* classification at the end */
     uint64_t bins_unresolved;                    /* non-zero bins left after peeling */
+    int64_t *peak_rss_kib;   /* peak resident memory of each rank (ranks values), or NULL;
+                              * owned; written, not read back */
 } spex_result;
 
 /* Local.  Zeroes r (faithfulness NaN, no names, empty spectrum). */

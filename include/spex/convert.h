@@ -1,0 +1,4 @@
+/* convert.h -- placeholder, being written. */
+#ifndef SPEX_CONVERT_H
+#define SPEX_CONVERT_H
+#endif

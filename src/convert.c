@@ -1,0 +1,3 @@
+/* convert.c -- placeholder, being written. */
+#include "spex/convert.h"
+typedef int spex_convert_placeholder;

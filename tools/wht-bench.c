@@ -1,0 +1,2 @@
+/* wht-bench.c -- placeholder, being written. */
+int main(void) { return 0; }
