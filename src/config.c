@@ -65,6 +65,8 @@ static const char *const FORMATS[] = {"text", "bits", NULL};
 static const char *const BASES[] = {"fourier", "mobius", NULL};
 static const char *const METHODS[] = {"spex", NULL};
 static const char *const DELAYS[] = {"bch", "identity", NULL};
+static const char *const REFINES[] = {"none", "ols", "ridge", NULL};
+static const char *const NONE_CHOICE[] = {"none", NULL}; /* doubles that may be off */
 
 /* Enum fields are read and written as int, and choices[] is indexed by the
  * C value. */
@@ -78,6 +80,9 @@ _Static_assert(SPEX_FORMAT_TEXT == 0 && SPEX_FORMAT_BITS == 1, "FORMATS[] order"
 _Static_assert(sizeof(spex_mask_format) == sizeof(int), "enum field is an int");
 _Static_assert(SPEX_BASIS_FOURIER == 0 && SPEX_BASIS_MOBIUS == 1, "BASES[] order");
 _Static_assert(SPEX_METHOD_SPEX == 0, "METHODS[] order");
+_Static_assert(SPEX_REFINE_NONE == 0 && SPEX_REFINE_OLS == 1 && SPEX_REFINE_RIDGE == 2,
+               "REFINES[] order");
+_Static_assert(sizeof(spex_refine_name) == sizeof(int), "enum field is an int");
 _Static_assert(SPEX_DELAYS_BCH == 0 && SPEX_DELAYS_IDENTITY == 1, "DELAYS[] order");
 
 #define FIELD(f) offsetof(spex_config, f), sizeof(((spex_config *)0)->f)
@@ -116,6 +121,8 @@ static const key_def KEYS[] = {
      "sparse, generated: seed of the terms; -1: study.seed"},
     {"oracle", "noise_sigma", KEY_DOUBLE, FIELD(noise_sigma), "0", 0, INFINITY, false, NULL,
      "sparse: standard deviation of Gaussian noise added to each value"},
+    {"oracle", "snr_db", KEY_DOUBLE, FIELD(snr_db), "none", -100, 300, false, NONE_CHOICE,
+     "sparse: Gaussian noise at this signal-to-noise ratio (dB, signal = variance of f); none: off"},
     {"oracle", "cost_us", KEY_DOUBLE, FIELD(cost_us), "0", 0, INFINITY, false, NULL,
      "sparse: busy work per query in microseconds (benchmarks)"},
     {"oracle", "batch", KEY_INT, FIELD(batch), "4096", 1, 1048576, false, NULL,
@@ -147,7 +154,20 @@ static const key_def KEYS[] = {
      "expected number of nonzero terms, used when b is chosen"},
     {"method", "ranks_per_signal", KEY_INT, FIELD(ranks_per_signal), "0", 0, 65536, false, NULL,
      "ranks sharing one signal's transform (a power of two); 0 = 1 unless signals < ranks"},
+    {"method", "noise_sigma", KEY_DOUBLE, FIELD(method_sigma), "none", 0, INFINITY, false,
+     NONE_CHOICE, "standard deviation of f's noise, if known; none: estimated from the bins"},
+    {"method", "chase", KEY_INT, FIELD(chase), "4", 0, 10, false, NULL,
+     "noisy decoding: flip up to this many least reliable delay bits (2^chase tries)"},
+    {"method", "max_terms", KEY_INT, FIELD(max_terms), "0", 0, 100000000, false, NULL,
+     "stop peeling after this many terms; 0 = 2 x groups x 2^b"},
 
+    {"refine", "name", KEY_ENUM, FIELD(refine), "ols", NO_RANGE, REFINES,
+     "refit the recovered terms by least squares on all queries: none, ols or ridge"},
+    {"refine", "lambda", KEY_DOUBLE, FIELD(ridge_lambda), "1e-3", 0, INFINITY, false, NULL,
+     "ridge: penalty, relative to the number of queries"},
+
+    {"output", "test_masks", KEY_INT, FIELD(test_masks), "10000", 0, 100000000, false, NULL,
+     "held-out uniform random masks for faithfulness (R^2); 0 = skip"},
     {"output", "top_k", KEY_INT, FIELD(top_k), "20", 0, 1000000, false, NULL,
      "terms printed in the summary"},
 };
@@ -326,6 +346,12 @@ static bool assign(spex_config *cfg, int row, const char *value, const char *bas
     }
     case KEY_DOUBLE: {
         double v = 0;
+        /* A double key with choices (NONE_CHOICE) may be switched off. */
+        if (k->choices != NULL && strcmp(value, "none") == 0) {
+            v = NAN;
+            memcpy(field, &v, sizeof v);
+            return true;
+        }
         num_parse r = parse_real(value, &v);
         if (r == NUM_BAD) {
             snprintf(msg, msgsize, "%s.%s = '%s' is not a number", k->section, k->key, value);
@@ -401,6 +427,10 @@ static void value_text(const spex_config *cfg, int row, char *buf, size_t size)
     case KEY_DOUBLE: {
         double v;
         memcpy(&v, field, sizeof v);
+        if (isnan(v)) {
+            snprintf(buf, size, "none");
+            return;
+        }
         /* The shortest form that reads back as the same double. */
         for (int prec = 15; prec <= 17; prec++) {
             snprintf(buf, size, "%.*g", prec, v);
@@ -922,7 +952,7 @@ static void type_text(const key_def *k, char *buf, size_t size)
         snprintf(buf, size, "<int %s>", range);
         return;
     case KEY_DOUBLE:
-        snprintf(buf, size, "<number %s>", range);
+        snprintf(buf, size, k->choices ? "<number %s|none>" : "<number %s>", range);
         return;
     case KEY_STRING:
         snprintf(buf, size, "<text>");

@@ -460,6 +460,7 @@ static void h5w_layout_create(h5w *w, hid_t fid, const spex_result *r, hsize_t w
     h5w_attr_u64(w, l->g_diag, "/diagnostics", "bins_single", r->bins_single);
     h5w_attr_u64(w, l->g_diag, "/diagnostics", "bins_multi", r->bins_multi);
     h5w_attr_u64(w, l->g_diag, "/diagnostics", "bins_unresolved", r->bins_unresolved);
+    h5w_attr_f64(w, l->g_diag, "/diagnostics", "noise_sigma", r->noise_sigma);
     if (r->peak_rss_kib != NULL && r->ranks > 0) {
         /* One value per rank: small enough for an attribute at any
          * realistic rank count (8 bytes a rank). */

@@ -150,6 +150,10 @@ static void print_summary(const spex_log *log, const spex_config *cfg, const spe
                     r->stage_seconds[SPEX_STAGE_DESIGN], r->stage_seconds[SPEX_STAGE_EVALUATE],
                     r->stage_seconds[SPEX_STAGE_TRANSFORM], r->stage_seconds[SPEX_STAGE_DECODE],
                     write_seconds);
+    if (r->noise_sigma > 0)
+        spex_log_printf(log, 1, "  noise: sigma = %.4g per query (%s); noise-robust decoding\n",
+                        r->noise_sigma, isnan(cfg->method_sigma) ? "estimated from the bins"
+                                                                 : "method.noise_sigma");
     spex_log_printf(log, 1, "  recovered %zu terms in %d peeling rounds; %llu of %llu bins left "
                             "unresolved\n",
                     r->fourier.count, r->peel_rounds, (unsigned long long)r->bins_unresolved,

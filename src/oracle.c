@@ -5,6 +5,32 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* The noise standard deviation giving snr_db: the signal's power is the
+ * variance of f over uniform masks, the sum of its non-constant squared
+ * Fourier coefficients (Parseval). */
+static spex_status snr_sigma(const spex_spectrum *spec, spex_basis basis, double snr_db,
+                             double *sigma, spex_error *err)
+{
+    spex_spectrum four;
+    const spex_spectrum *f = spec;
+    spex_spectrum_init(&four);
+    if (basis == SPEX_BASIS_MOBIUS) {
+        spex_status st = spex_spectrum_mobius_to_fourier(spec, &four, err);
+        if (st != SPEX_OK)
+            return st;
+        f = &four;
+    }
+    double power = 0;
+    for (size_t i = 0; i < f->count; i++)
+        if (f->terms[i].order > 0)
+            power += f->terms[i].coef * f->terms[i].coef;
+    spex_spectrum_free(&four);
+    /* Noise on top of any absolute noise_sigma: variances add. */
+    double add = power / pow(10.0, snr_db / 10.0);
+    *sigma = sqrt(*sigma * *sigma + add);
+    return SPEX_OK;
+}
+
 spex_status spex_oracle_create(MPI_Comm comm, const spex_config *cfg, spex_oracle **out,
                                spex_error *err)
 {
@@ -22,9 +48,12 @@ spex_status spex_oracle_create(MPI_Comm comm, const spex_config *cfg, spex_oracl
         else
             st = spex_spectrum_generate(cfg->n, cfg->terms, cfg->oracle_max_order, cfg->coef_min,
                                         cfg->coef_max, oseed, &spec, err);
+        double sigma = cfg->noise_sigma;
+        if (st == SPEX_OK && !isnan(cfg->snr_db))
+            st = snr_sigma(&spec, cfg->basis, cfg->snr_db, &sigma, err);
         if (st == SPEX_OK)
-            st = spex_oracle_sparse_create(cfg->n, &spec, cfg->basis, cfg->noise_sigma, oseed,
-                                           cfg->cost_us, out, err);
+            st = spex_oracle_sparse_create(cfg->n, &spec, cfg->basis, sigma, oseed, cfg->cost_us,
+                                           out, err);
         break;
     case SPEX_ORACLE_EXEC:
         st = spex_oracle_exec_create(comm, cfg, out, err);

@@ -29,48 +29,161 @@
 
 /* ---- classification --------------------------------------------------------- */
 
-spex_bin_kind spex_peel_classify(const spex_design *d, int c, uint64_t j, const double *U,
-                                 const spex_peel_params *pp, spex_term *term)
+/* Decodes bits y into term and verifies it against the bin's values:
+ * M_c k = j, then the least-squares coefficient F = mean_p U_p s_p
+ * (s_p = (-1)^(d_p . k)) and the residual sum_p (U_p - F s_p)^2.
+ * Returns the residual, or -1 when y decodes to nothing in this bin. */
+static double decode_verify(const spex_design *d, int c, uint64_t j, const double *U,
+                            const uint8_t *y, spex_term *term)
 {
     int P = d->P;
-    double amax = 0;
-    memset(term, 0, sizeof *term);
-    for (int p = 0; p <= P; p++)
-        amax = fmax(amax, fabs(U[p]));
-    if (amax <= pp->zero_tol)
-        return SPEX_BIN_ZERO;
-    /* Cheap rejection of most multi-tons before any decoding. */
-    double a0 = fabs(U[0]);
-    for (int p = 1; p <= P; p++)
-        if (fabs(fabs(U[p]) - a0) > 2 * pp->single_tol)
-            return SPEX_BIN_MULTI;
-
-    uint8_t ybuf[512] = {0};
-    uint8_t *y = P <= (int)sizeof ybuf ? ybuf : malloc((size_t)P);
-    if (y == NULL)
-        return SPEX_BIN_MULTI;
-    for (int p = 1; p <= P; p++)
-        y[p - 1] = (uint8_t)((U[p] < 0) != (U[0] < 0));
     int order = spex_design_decode(d, y, term->feat);
-    if (y != ybuf)
-        free(y);
     if (order < 0 || order > d->t)
-        return SPEX_BIN_MULTI;
+        return -1;
     term->order = order;
     if (spex_design_bin(d, c, term->feat, order) != j)
-        return SPEX_BIN_MULTI;
-
+        return -1;
     double est = 0;
     for (int p = 0; p <= P; p++)
         est += spex_design_delay_parity(d, p, term->feat, order) ? -U[p] : U[p];
     est /= (double)(P + 1);
+    double res = 0;
     for (int p = 0; p <= P; p++) {
-        double s = spex_design_delay_parity(d, p, term->feat, order) ? -est : est;
-        if (fabs(U[p] - s) > pp->single_tol)
-            return SPEX_BIN_MULTI;
+        double e = U[p] - (spex_design_delay_parity(d, p, term->feat, order) ? -est : est);
+        res += e * e;
     }
     term->coef = est;
+    return res;
+}
+
+/* Noise-free classification: tolerances are amplitudes. */
+static spex_bin_kind classify_exact(const spex_design *d, int c, uint64_t j, const double *U,
+                                    const spex_peel_params *pp, uint8_t *y, spex_term *term)
+{
+    int P = d->P;
+    double amax = 0;
+    for (int p = 0; p <= P; p++)
+        amax = fmax(amax, fabs(U[p]));
+    if (amax <= pp->zero_tol)
+        return SPEX_BIN_ZERO;
+    /* A lone term has |U_p| = |F| for every delay: this rejects most
+     * multi-tons before any decoding. */
+    double a0 = fabs(U[0]);
+    for (int p = 1; p <= P; p++)
+        if (fabs(fabs(U[p]) - a0) > 2 * pp->single_tol)
+            return SPEX_BIN_MULTI;
+    for (int p = 1; p <= P; p++)
+        y[p - 1] = (uint8_t)((U[p] < 0) != (U[0] < 0));
+    double res = decode_verify(d, c, j, U, y, term);
+    if (res < 0 || sqrt(res) > pp->single_tol)
+        return SPEX_BIN_MULTI;
     return SPEX_BIN_SINGLE;
+}
+
+typedef struct reliability {
+    double mag;
+    int p;
+} reliability;
+
+static int cmp_reliability(const void *a, const void *b)
+{
+    const reliability *x = a, *y = b;
+    if (x->mag != y->mag)
+        return x->mag < y->mag ? -1 : 1;
+    return x->p - y->p;
+}
+
+/* Noisy classification (ALGORITHMS.md section 6).  Each U_p is F s_p plus
+ * noise of variance nu^2 = pp->noise_var.  A zero-ton's mean energy is
+ * nu^2 chi^2_{P+1}/(P+1); a singleton's residual is nu^2 chi^2_P.  Bits come
+ * from the signs relative to a hypothesis on the sign of F (U_0's sign first,
+ * then the other); Chase decoding flips every subset of the pp->chase least
+ * reliable bits (smallest |U_p|) and keeps the verified candidate with the
+ * smallest residual. */
+static spex_bin_kind classify_noisy(const spex_design *d, int c, uint64_t j, const double *U,
+                                    const spex_peel_params *pp, uint8_t *y, reliability *rel,
+                                    spex_term *term)
+{
+    int P = d->P;
+    double P1 = (double)(P + 1), slack = 5.0 * sqrt(2.0 / P1);
+    double energy = 0;
+    for (int p = 0; p <= P; p++)
+        energy += U[p] * U[p];
+    if (energy <= P1 * pp->noise_var * (1.0 + slack))
+        return SPEX_BIN_ZERO;
+    double limit = P1 * pp->noise_var * (1.0 + slack);
+
+    for (int p = 1; p <= P; p++) {
+        rel[p - 1].mag = fabs(U[p]);
+        rel[p - 1].p = p;
+    }
+    int L = pp->chase < P ? pp->chase : P;
+    if (L > 0)
+        qsort(rel, (size_t)P, sizeof *rel, cmp_reliability);
+    double best = -1;
+    spex_term cand;
+    for (int hyp = 0; hyp < 2 && best < 0; hyp++) {
+        int neg = (U[0] < 0) ^ hyp; /* hypothesis: F < 0 */
+        for (uint32_t flip = 0; flip < (1u << L); flip++) {
+            for (int p = 1; p <= P; p++)
+                y[p - 1] = (uint8_t)((U[p] < 0) != neg);
+            for (int q = 0; q < L; q++)
+                if (flip & (1u << q))
+                    y[rel[q].p - 1] ^= 1;
+            memset(&cand, 0, sizeof cand);
+            double res = decode_verify(d, c, j, U, y, &cand);
+            if (res < 0 || res > limit)
+                continue;
+            if (best < 0 || res < best) {
+                best = res;
+                *term = cand;
+            }
+            /* The hard decision verified: no need to search further. */
+            if (flip == 0)
+                break;
+        }
+    }
+    return best < 0 ? SPEX_BIN_MULTI : SPEX_BIN_SINGLE;
+}
+
+/* Scratch for classification: the delay bits and their reliabilities. */
+typedef struct scratch {
+    uint8_t *y;
+    reliability *rel;
+} scratch;
+
+static int scratch_init(scratch *s, int P)
+{
+    s->y = malloc((size_t)(P > 0 ? P : 1));
+    s->rel = malloc((size_t)(P > 0 ? P : 1) * sizeof *s->rel);
+    return s->y && s->rel ? 0 : -1;
+}
+
+static void scratch_free(scratch *s)
+{
+    free(s->y);
+    free(s->rel);
+}
+
+static spex_bin_kind classify(const spex_design *d, int c, uint64_t j, const double *U,
+                              const spex_peel_params *pp, scratch *sc, spex_term *term)
+{
+    memset(term, 0, sizeof *term);
+    if (pp->noise_var > 0)
+        return classify_noisy(d, c, j, U, pp, sc->y, sc->rel, term);
+    return classify_exact(d, c, j, U, pp, sc->y, term);
+}
+
+spex_bin_kind spex_peel_classify(const spex_design *d, int c, uint64_t j, const double *U,
+                                 const spex_peel_params *pp, spex_term *term)
+{
+    scratch sc;
+    spex_bin_kind k = SPEX_BIN_MULTI;
+    memset(term, 0, sizeof *term);
+    if (scratch_init(&sc, d->P) == 0)
+        k = classify(d, c, j, U, pp, &sc, term);
+    scratch_free(&sc);
+    return k;
 }
 
 /* ---- a set of recovered feature sets (open addressing) -------------------- */
@@ -243,6 +356,73 @@ done:
     return st;
 }
 
+/* ---- the noise level -------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Collective on comm.  nu^2, the noise variance of one bin value, from the
+ * mean energies of a deterministic sample of bins (every stride-th global
+ * bin, the same on any number of ranks).  Most bins of a sparse function
+ * hold no term, so a low quantile of the energies measures the noise: 0
+ * when the lowest tenth are exactly quiet (a noise-free function), else the
+ * first quartile corrected by the quartile of chi^2_{P+1}/(P+1)
+ * (Wilson-Hilferty). */
+static spex_status estimate_noise(MPI_Comm comm, const spex_design *d, size_t g_lo, size_t g_hi,
+                                  const double *U, double quiet, double *nu2, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    int size;
+    MPI_Comm_size(comm, &size);
+    size_t P1 = (size_t)d->P + 1, G = (size_t)d->C * spex_design_bins(d);
+    size_t stride = G / 65536 + 1, n = 0;
+    double *mine = malloc(((g_hi - g_lo) / stride + 2) * sizeof *mine), *all = NULL;
+    int *counts = malloc((size_t)size * sizeof *counts), *displs = malloc((size_t)size * sizeof *displs);
+    if (mine && counts && displs)
+        for (size_t g = (g_lo + stride - 1) / stride * stride; g < g_hi; g += stride) {
+            double e = 0;
+            for (size_t p = 0; p < P1; p++)
+                e += U[(g - g_lo) * P1 + p] * U[(g - g_lo) * P1 + p];
+            mine[n++] = e / (double)P1;
+        }
+    else
+        spex_error_set(err, SPEX_EINTERNAL, "out of memory estimating the noise");
+    if (spex_error_agree(comm, err) != SPEX_OK) {
+        st = err->code;
+        goto out;
+    }
+    int cnt = (int)n, total = 0;
+    MPI_Allgather(&cnt, 1, MPI_INT, counts, 1, MPI_INT, comm);
+    for (int q = 0; q < size; q++) {
+        displs[q] = total;
+        total += counts[q];
+    }
+    all = malloc((size_t)(total ? total : 1) * sizeof *all);
+    if (all == NULL)
+        spex_error_set(err, SPEX_EINTERNAL, "out of memory estimating the noise");
+    if (spex_error_agree(comm, err) != SPEX_OK) {
+        st = err->code;
+        goto out;
+    }
+    MPI_Allgatherv(mine, cnt, MPI_DOUBLE, all, counts, displs, MPI_DOUBLE, comm);
+    qsort(all, (size_t)total, sizeof *all, cmp_double);
+    *nu2 = 0;
+    if (total > 0 && all[total / 10] > quiet * quiet) {
+        double k = (double)P1, a = 2.0 / (9.0 * k);
+        double q = 1.0 - a - 0.6745 * sqrt(a);
+        *nu2 = all[total / 4] / (q * q * q);
+    }
+out:
+    free(mine);
+    free(all);
+    free(counts);
+    free(displs);
+    return st;
+}
+
 /* ---- peeling ---------------------------------------------------------------- */
 
 typedef struct candidate {
@@ -288,7 +468,10 @@ spex_status spex_peel_run(MPI_Comm comm, const spex_design *d, const spex_layout
     candidate *mine = NULL, *all = NULL;
     size_t mine_cap = 0, all_cap = 0;
     term_set seen = {0, 0, NULL, out};
-    int ok = U && dirty && kind && sgn && counts && displs && term_set_init(&seen, out) == 0;
+    spex_peel_params pr = *pp; /* with the noise level resolved */
+    scratch sc = {NULL, NULL};
+    int ok = U && dirty && kind && sgn && counts && displs && term_set_init(&seen, out) == 0 &&
+             scratch_init(&sc, d->P) == 0;
     if (!ok)
         spex_error_set(err, SPEX_EINTERNAL, "out of memory for %zu bins of %zu values", nloc, P1);
     /* Ranks must agree before the collective inside redistribute(). */
@@ -300,6 +483,9 @@ spex_status spex_peel_run(MPI_Comm comm, const spex_design *d, const spex_layout
         if (term_set_add(&seen, (long)i) != 0)
             ok = 0;
     SPEX_CHECK(redistribute(comm, d, L, sig, U, err));
+    if (pr.noise_var < 0)
+        SPEX_CHECK(estimate_noise(comm, d, g_lo, g_hi, U, pp->zero_tol, &pr.noise_var, err));
+    stats->noise_var = pr.noise_var;
     memset(dirty, 1, nloc);
     memset(kind, SPEX_BIN_MULTI, nloc);
 
@@ -311,7 +497,7 @@ spex_status spex_peel_run(MPI_Comm comm, const spex_design *d, const spex_layout
             dirty[i] = 0;
             size_t g = g_lo + i;
             spex_term t;
-            kind[i] = (unsigned char)spex_peel_classify(d, (int)(g / B), g % B, U + i * P1, pp, &t);
+            kind[i] = (unsigned char)classify(d, (int)(g / B), g % B, U + i * P1, &pr, &sc, &t);
             if (kind[i] != SPEX_BIN_SINGLE)
                 continue;
             if (nmine == mine_cap) {
@@ -391,7 +577,7 @@ spex_status spex_peel_run(MPI_Comm comm, const spex_design *d, const spex_layout
         if (dirty[i]) {
             spex_term t;
             size_t g = g_lo + i;
-            kind[i] = (unsigned char)spex_peel_classify(d, (int)(g / B), g % B, U + i * P1, pp, &t);
+            kind[i] = (unsigned char)classify(d, (int)(g / B), g % B, U + i * P1, &pr, &sc, &t);
         }
         cnt[kind[i]]++;
     }
@@ -412,5 +598,6 @@ out:
     free(mine);
     free(all);
     free(seen.slot);
+    scratch_free(&sc);
     return st;
 }

@@ -134,8 +134,14 @@ spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     double tol = SPEX_EXACT_RTOL * (gmax > 0 ? gmax : 1.0);
     pp.zero_tol = tol;
     pp.single_tol = tol;
+    /* Noise: known (method.noise_sigma, per query; a bin value averages
+     * 2^b queries) or estimated from the bins when none. */
+    pp.noise_var = isnan(cfg->method_sigma) ? -1.0
+                                            : cfg->method_sigma * cfg->method_sigma * ldexp(1.0, -b);
+    pp.chase = cfg->chase;
     pp.max_rounds = 1000;
-    pp.max_terms = 2 * (size_t)d->C * spex_design_bins(d);
+    pp.max_terms = cfg->max_terms > 0 ? (size_t)cfg->max_terms
+                                      : 2 * (size_t)d->C * spex_design_bins(d);
     spex_peel_stats ps;
     SPEX_CHECK(spex_peel_run(comm, d, &L, sig, &pp, &res->fourier, &ps, err));
     spex_spectrum_sort_ranked(&res->fourier);
@@ -156,6 +162,7 @@ spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     snprintf(res->delays, sizeof res->delays, "%s",
              cfg->delays == SPEX_DELAYS_BCH ? "bch" : "identity");
     res->peel_rounds = ps.rounds;
+    res->noise_sigma = sqrt(ps.noise_var * ldexp(1.0, b));
     res->bins_zero = ps.zero;
     res->bins_single = ps.single;
     res->bins_multi = ps.multi;

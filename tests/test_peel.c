@@ -16,7 +16,7 @@
 
 static spex_peel_params params(void)
 {
-    spex_peel_params pp = {1e-9, 1e-9, 100, 100000};
+    spex_peel_params pp = {1e-9, 1e-9, 0, 4, 100, 100000};
     return pp;
 }
 

@@ -29,6 +29,7 @@ typedef enum { SPEX_FORMAT_TEXT = 0, SPEX_FORMAT_BITS = 1 } spex_mask_format;
 typedef enum { SPEX_BASIS_FOURIER = 0, SPEX_BASIS_MOBIUS = 1 } spex_basis;
 typedef enum { SPEX_METHOD_SPEX = 0 } spex_method_name;
 typedef enum { SPEX_DELAYS_BCH = 0, SPEX_DELAYS_IDENTITY = 1 } spex_delays_kind;
+typedef enum { SPEX_REFINE_NONE = 0, SPEX_REFINE_OLS = 1, SPEX_REFINE_RIDGE = 2 } spex_refine_name;
 
 typedef struct spex_config {
     /* [study] */
@@ -48,6 +49,7 @@ typedef struct spex_config {
     int64_t oracle_seed;          /* sparse, generated: -1 = study seed
                                      (spex_config_finish resolves it) */
     double noise_sigma;           /* sparse: absolute Gaussian noise */
+    double snr_db;                /* sparse: noise at this SNR; NaN = off */
     double cost_us;               /* sparse: busy work per query (benchmarks) */
     int batch;                    /* masks per oracle call */
     char command[SPEX_PATH_MAX];  /* exec: worker command (through /bin/sh) */
@@ -64,7 +66,14 @@ typedef struct spex_config {
     int64_t budget;               /* max queries when b is chosen; 0 = none */
     int sparsity;                 /* expected terms when b is chosen */
     int ranks_per_signal;         /* r of the layout (design.h); 0 = choose */
+    double method_sigma;          /* known noise std of f; NaN = estimate */
+    int chase;                    /* Chase decoding: least reliable bits flipped */
+    int max_terms;                /* peeling cap; 0 = 2 C 2^b */
+    /* [refine] */
+    spex_refine_name refine;
+    double ridge_lambda;          /* ridge penalty relative to the query count */
     /* [output] */
+    int test_masks;               /* held-out masks for faithfulness; 0 = skip */
     int top_k;                    /* terms printed in the summary */
 
     /* Bookkeeping (not keys). */

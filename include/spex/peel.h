@@ -23,14 +23,21 @@
 typedef enum { SPEX_BIN_ZERO = 0, SPEX_BIN_SINGLE = 1, SPEX_BIN_MULTI = 2 } spex_bin_kind;
 
 typedef struct spex_peel_params {
+    /* Noise-free mode (noise_var == 0): */
     double zero_tol;   /* a bin with max_p |U_p| <= zero_tol is a zero-ton */
-    double single_tol; /* a singleton's max_p |U_p - F s_p| must be <= this */
+    double single_tol; /* a singleton's residual norm must be <= this */
+    /* Noisy mode (noise_var > 0): thresholds from nu^2 = noise_var, the
+     * noise variance of one bin value (sigma^2 / 2^b for noise of variance
+     * sigma^2 on f); spex_peel_run estimates it when noise_var < 0. */
+    double noise_var;
+    int chase;         /* Chase decoding: flip subsets of this many weakest bits */
     int max_rounds;    /* hard cap on rounds */
     size_t max_terms;  /* stop once this many terms are recovered */
 } spex_peel_params;
 
 typedef struct spex_peel_stats {
     int rounds;
+    double noise_var;             /* nu^2 used (0: noise-free mode) */
     uint64_t zero, single, multi; /* final classification of all bins */
     uint64_t unresolved;          /* bins not zero at the end */
 } spex_peel_stats;

@@ -42,6 +42,7 @@ typedef struct spex_result {
     /* /diagnostics */
     double stage_seconds[SPEX_STAGE_COUNT];
     int peel_rounds;
+    double noise_sigma;      /* noise std per query used by decoding (0: noise-free mode) */
     uint64_t bins_zero, bins_single, bins_multi; /* classification at the end */
     uint64_t bins_unresolved;                    /* non-zero bins left after peeling */
     int64_t *peak_rss_kib;   /* peak resident memory of each rank (ranks values), or NULL;
