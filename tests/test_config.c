@@ -187,8 +187,8 @@ static void test_unknown_section_without_keys(void)
 
 static void test_unknown_section_with_keys(void)
 {
-    expect_load_error("[features]\nn = 3\n\n[refine]\nname = ols\n", "study.ini:4: ",
-                      "unknown section [refine]", NULL);
+    expect_load_error("[features]\nn = 3\n\n[refinery]\nname = ols\n", "study.ini:4: ",
+                      "unknown section [refinery]", NULL);
 }
 
 static void test_unknown_key(void)
