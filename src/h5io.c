@@ -389,6 +389,8 @@ static void h5w_root_attrs(h5w *w, hid_t fid, const spex_result *r)
     h5w_attr_str(w, fid, "/", "created", r->created, sizeof r->created);
     h5w_attr_f64(w, fid, "/", "wall_seconds", r->wall_seconds);
     h5w_attr_f64(w, fid, "/", "faithfulness_r2", r->faithfulness_r2);
+    h5w_attr_u64(w, fid, "/", "test_queries", r->test_queries);
+    h5w_attr_str(w, fid, "/", "refine", r->refine, sizeof r->refine);
     h5w_attr_i32(w, fid, "/", "b", r->b);
     h5w_attr_i32(w, fid, "/", "groups", r->groups);
     h5w_attr_str(w, fid, "/", "delays", r->delays, sizeof r->delays);
@@ -461,6 +463,7 @@ static void h5w_layout_create(h5w *w, hid_t fid, const spex_result *r, hsize_t w
     h5w_attr_u64(w, l->g_diag, "/diagnostics", "bins_multi", r->bins_multi);
     h5w_attr_u64(w, l->g_diag, "/diagnostics", "bins_unresolved", r->bins_unresolved);
     h5w_attr_f64(w, l->g_diag, "/diagnostics", "noise_sigma", r->noise_sigma);
+    h5w_attr_f64(w, l->g_diag, "/diagnostics", "r2_peeled", r->r2_peeled);
     if (r->peak_rss_kib != NULL && r->ranks > 0) {
         /* One value per rank: small enough for an attribute at any
          * realistic rank count (8 bytes a rank). */

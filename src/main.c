@@ -146,10 +146,16 @@ static void print_summary(const spex_log *log, const spex_config *cfg, const spe
                           const spex_oracle *o, double write_seconds)
 {
     spex_log_printf(log, 1, "  stages: design %.3f s, evaluate %.3f s, transform %.3f s, "
-                            "decode %.3f s, write %.3f s\n",
+                            "decode %.3f s, refine %.3f s, assess %.3f s, write %.3f s\n",
                     r->stage_seconds[SPEX_STAGE_DESIGN], r->stage_seconds[SPEX_STAGE_EVALUATE],
                     r->stage_seconds[SPEX_STAGE_TRANSFORM], r->stage_seconds[SPEX_STAGE_DECODE],
+                    r->stage_seconds[SPEX_STAGE_REFINE], r->stage_seconds[SPEX_STAGE_ASSESS],
                     write_seconds);
+    if (!isnan(r->faithfulness_r2))
+        spex_log_printf(log, 1, "  faithfulness: R^2 = %.6f on %llu held-out masks (peeled "
+                                "estimates: %.6f; refinement: %s)\n",
+                        r->faithfulness_r2, (unsigned long long)r->test_queries, r->r2_peeled,
+                        r->refine);
     if (r->noise_sigma > 0)
         spex_log_printf(log, 1, "  noise: sigma = %.4g per query (%s); noise-robust decoding\n",
                         r->noise_sigma, isnan(cfg->method_sigma) ? "estimated from the bins"

@@ -25,6 +25,7 @@
 static const char *const STAGE_NAMES[SPEX_STAGE_COUNT] = {
     [SPEX_STAGE_DESIGN] = "design",       [SPEX_STAGE_EVALUATE] = "evaluate",
     [SPEX_STAGE_TRANSFORM] = "transform", [SPEX_STAGE_DECODE] = "decode",
+    [SPEX_STAGE_REFINE] = "refine",       [SPEX_STAGE_ASSESS] = "assess",
     [SPEX_STAGE_WRITE] = "write",
 };
 
@@ -39,6 +40,7 @@ void spex_result_init(spex_result *r)
 {
     memset(r, 0, sizeof *r);
     r->faithfulness_r2 = NAN;
+    r->r2_peeled = NAN;
     r->config = NULL;
     r->names = NULL;
     spex_spectrum_init(&r->fourier);

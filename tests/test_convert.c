@@ -390,7 +390,7 @@ static void run_definition(spex_index_kind kind, double (*want)(const fixture *,
         fixture fx;
         fixture_make(&fx, CASES[c].n, CASES[c].terms, CASES[c].max_order, CASES[c].seed);
         for (int k = 1; k <= 3; k++)
-            compare_index(&fx, kind, k, want, 1e-9);
+            compare_index(&fx, kind, k, want, 1e-11);
         fixture_free(&fx);
     }
 }
@@ -411,7 +411,7 @@ static void run_least_squares(spex_index_kind kind, int shapley_kernel)
         fixture_make(&fx, CASES[c].n, CASES[c].terms, CASES[c].max_order, CASES[c].seed);
         for (int k = 1; k <= 3; k++) {
             least_squares_index(&fx, k, shapley_kernel, lsq_cache);
-            compare_index(&fx, kind, k, def_cached, 1e-7);
+            compare_index(&fx, kind, k, def_cached, 1e-9);
         }
         fixture_free(&fx);
     }
@@ -448,6 +448,17 @@ static void test_identities(void)
                         "banzhaf = -2F(i)", 1u << i);
         }
         check_close(sum, fx.f[full] - fx.f[0], 1e-10, "shapley efficiency", full);
+        /* Shapley from Fourier: a term k containing i gives -2 F(k) / |k|
+         * when |k| is odd, nothing when it is even. */
+        for (int i = 0; i < n; i++) {
+            double sh = 0.0;
+            for (size_t j = 0; j < fx.four.count; j++) {
+                const spex_term *t = &fx.four.terms[j];
+                if ((term_mask(t) >> i & 1) && (t->order & 1))
+                    sh += -2.0 * t->coef / t->order;
+            }
+            check_close(phi[i], sh, 1e-10, "shapley from fourier", 1u << i);
+        }
 
         /* Order 1: SII, STII, FSII give Shapley values; Banzhaf, FBII give
          * Banzhaf values. */

@@ -1,7 +1,7 @@
 /* wht-bench.c -- how fast is the binary Walsh-Hadamard transform, and how
  * close to this machine's memory bandwidth does it run?
  *
- *   wht-bench [--b 10,16,20,22] [--reps 5] [--dist-b 22] [--stream-b 22]
+ *   wht-bench [--b 10,16,20,22] [--reps 5] [--dist-b 22] [--stream-b 22,25]
  *             [--fftw measure|estimate|patient]
  *
  * Three measurements, each printed as one JSON line on stdout (rank 0):
@@ -11,11 +11,12 @@
  *       transform is the WHT).  Each result is checked against the plain
  *       loop; FFTW's planning time is reported apart from its execution.
  *   (b) "stream": single-core copy / in-place scale / triad over arrays of
- *       2^stream-b doubles (STREAM byte counting: no write-allocate), and the
- *       kernel's effective bandwidth at b = stream-b, counted as the bytes of
- *       the fewest passes a two-phase blocked kernel needs (2 passes, each
- *       reading and writing the array: 4 * 8 * 2^b bytes), as a % of the
- *       best STREAM figure.
+ *       2^B doubles for each B of --stream-b (STREAM byte counting: no
+ *       write-allocate), and, in the "wht-local" lines, each kernel's
+ *       effective bandwidth, counted as the bytes of the fewest passes a
+ *       two-phase blocked kernel needs (2 passes, each reading and writing
+ *       the array: 4 * 8 * 2^b bytes), as a % of the best and of the triad
+ *       STREAM figure measured on arrays of the same size (when there is one).
  *   (c) "wht-dist": spex_wht_execute_dist of 2^dist-b points over
  *       MPI_COMM_WORLD (a power of two ranks), its time (slowest rank), the
  *       time of its local phase, the time of the local kernel on the whole
@@ -44,7 +45,8 @@ typedef struct {
     int nb;
     int reps;
     int dist_b;
-    int stream_b;
+    int stream_bs[MAX_BS];
+    int nsb;
     unsigned fftw_flags;
     const char *fftw_name;
 } options;
@@ -52,13 +54,13 @@ typedef struct {
 static void print_usage(FILE *out)
 {
     fprintf(out,
-            "usage: wht-bench [--b 10,16,20,22] [--reps 5] [--dist-b 22] [--stream-b 22]\n"
+            "usage: wht-bench [--b 10,16,20,22] [--reps 5] [--dist-b 22] [--stream-b 22,25]\n"
             "                 [--fftw measure|estimate|patient]\n"
             "Times the Walsh-Hadamard transform; prints one JSON line per measurement.\n"
             "  --b LIST      sizes 2^b of the local comparison spex / textbook / FFTW (1..28)\n"
             "  --reps R      timed repetitions, medians reported (default 5)\n"
             "  --dist-b B    size 2^B of the distributed transform (default 22; 0: skip)\n"
-            "  --stream-b B  STREAM arrays of 2^B doubles (default 22)\n"
+            "  --stream-b L  STREAM on arrays of 2^B doubles, B in L (default 22,25)\n"
             "  --fftw FLAG   FFTW planner flag (default measure)\n"
             "Run with 1 rank for the local kernels and STREAM; with 2^r ranks only the\n"
             "distributed transform is measured:\n"
@@ -75,19 +77,20 @@ static int parse_int(const char *s, int lo, int hi, int *out)
     return 0;
 }
 
-static int parse_list(const char *s, options *o)
+/* A comma-separated list of integers in lo..hi. */
+static int parse_list(const char *s, int lo, int hi, int *v, int *count)
 {
     char buf[256];
     if (strlen(s) >= sizeof buf)
         return -1;
     strcpy(buf, s);
-    o->nb = 0;
+    *count = 0;
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        if (o->nb == MAX_BS || parse_int(tok, 1, 28, &o->bs[o->nb]) != 0)
+        if (*count == MAX_BS || parse_int(tok, lo, hi, &v[*count]) != 0)
             return -1;
-        o->nb++;
+        (*count)++;
     }
-    return o->nb > 0 ? 0 : -1;
+    return *count > 0 ? 0 : -1;
 }
 
 static int parse_options(int argc, char **argv, options *o)
@@ -97,7 +100,9 @@ static int parse_options(int argc, char **argv, options *o)
     o->nb = 4;
     o->reps = 5;
     o->dist_b = 22;
-    o->stream_b = 22;
+    o->stream_bs[0] = 22;
+    o->stream_bs[1] = 25;
+    o->nsb = 2;
     o->fftw_flags = FFTW_MEASURE;
     o->fftw_name = "measure";
     for (int i = 1; i < argc; i++) {
@@ -108,13 +113,13 @@ static int parse_options(int argc, char **argv, options *o)
         if (v == NULL)
             return -1;
         if (strcmp(a, "--b") == 0)
-            bad = parse_list(v, o);
+            bad = parse_list(v, 1, 28, o->bs, &o->nb);
         else if (strcmp(a, "--reps") == 0)
             bad = parse_int(v, 1, MAX_REPS, &o->reps);
         else if (strcmp(a, "--dist-b") == 0)
             bad = parse_int(v, 0, 30, &o->dist_b);
         else if (strcmp(a, "--stream-b") == 0)
-            bad = parse_int(v, 10, 30, &o->stream_b);
+            bad = parse_list(v, 10, 28, o->stream_bs, &o->nsb);
         else if (strcmp(a, "--fftw") == 0) {
             o->fftw_name = v;
             if (strcmp(v, "measure") == 0)
@@ -252,7 +257,13 @@ static int min_passes(int b)
     return b <= 12 ? 1 : 2;
 }
 
-static void bench_local(const options *o, int b, double best_stream)
+/* STREAM figures on arrays of 2^b doubles, GB/s. */
+typedef struct {
+    int b;
+    double best, triad;
+} stream_result;
+
+static void bench_local(const options *o, int b, const stream_result *sr)
 {
     size_t n = (size_t)1 << b;
     int inner = b >= 20 ? 1 : 1 << ((20 - b) / 2 < 6 ? (20 - b) / 2 : 6);
@@ -300,8 +311,9 @@ static void bench_local(const options *o, int b, double best_stream)
                "\"effective_gbs\": %.4g",
                equal[k] ? "true" : "false", diff[k], min_passes(b), min_passes(b) > 1 ? "es" : "",
                b, bytes, bytes / med * 1e-9);
-        if (best_stream > 0 && b == o->stream_b)
-            printf(", \"pct_of_stream_best\": %.1f", 100.0 * bytes / med * 1e-9 / best_stream);
+        if (sr)
+            printf(", \"pct_of_stream_best\": %.1f, \"pct_of_stream_triad\": %.1f",
+                   100.0 * bytes / med * 1e-9 / sr->best, 100.0 * bytes / med * 1e-9 / sr->triad);
         printf("}\n");
     }
     fflush(stdout);
@@ -317,10 +329,10 @@ static const char *const stream_names[S_COUNT] = {"copy", "scale-in-place", "tri
 /* STREAM counting: bytes read plus bytes written, per element. */
 static const double stream_bytes[S_COUNT] = {16, 16, 24};
 
-/* Best of the STREAM kernels in GB/s; prints one line per kernel. */
-static double bench_stream(const options *o)
+/* STREAM on arrays of 2^sb doubles; prints one line per kernel. */
+static stream_result bench_stream(const options *o, int sb)
 {
-    size_t n = (size_t)1 << o->stream_b;
+    size_t n = (size_t)1 << sb;
     double *a = alloc_doubles(n), *bb = alloc_doubles(n), *c = alloc_doubles(n);
     fill(a, n, 0);
     fill(bb, n, n);
@@ -345,15 +357,17 @@ static double bench_stream(const options *o)
         for (int k = 0; r > 0 && k < S_COUNT; k++)
             sec[k][r - 1] = t[k + 1] - t[k];
     }
-    double best = 0;
+    stream_result res = {sb, 0, 0};
     for (int k = 0; k < S_COUNT; k++) {
         double med = median(sec[k], o->reps);
         double gbs = stream_bytes[k] * (double)n / med * 1e-9;
-        best = gbs > best ? gbs : best;
+        res.best = gbs > res.best ? gbs : res.best;
+        if (k == S_TRIAD)
+            res.triad = gbs;
         printf("{\"bench\": \"stream\", \"kernel\": \"%s\", \"b\": %d, \"array_mib\": %.0f, "
                "\"reps\": %d, \"median_seconds\": %.6g, \"bytes\": %.0f, \"gbs\": %.4g, "
                "\"threads\": 1}\n",
-               stream_names[k], o->stream_b, (double)n * 8 / 1048576.0, o->reps, med,
+               stream_names[k], sb, (double)n * 8 / 1048576.0, o->reps, med,
                stream_bytes[k] * (double)n, gbs);
     }
     if (sink == 12345.678) /* keeps the loops from being optimized away */
@@ -362,7 +376,7 @@ static double bench_stream(const options *o)
     free(a);
     free(bb);
     free(c);
-    return best;
+    return res;
 }
 
 /* ---- (c) the distributed transform ------------------------------------ */
@@ -451,9 +465,15 @@ int main(int argc, char **argv)
         return st > 0 ? 0 : 1;
     }
     if (size == 1) {
-        double best = bench_stream(&o);
-        for (int i = 0; i < o.nb; i++)
-            bench_local(&o, o.bs[i], best);
+        stream_result sr[MAX_BS];
+        for (int i = 0; i < o.nsb; i++)
+            sr[i] = bench_stream(&o, o.stream_bs[i]);
+        for (int i = 0; i < o.nb; i++) {
+            const stream_result *same = NULL;
+            for (int j = 0; j < o.nsb; j++)
+                same = sr[j].b == o.bs[i] ? &sr[j] : same;
+            bench_local(&o, o.bs[i], same);
+        }
     }
     if (o.dist_b > 0)
         bench_dist(&o, comm);

@@ -14,6 +14,8 @@ enum {
     SPEX_STAGE_EVALUATE,
     SPEX_STAGE_TRANSFORM,
     SPEX_STAGE_DECODE,
+    SPEX_STAGE_REFINE,
+    SPEX_STAGE_ASSESS,
     SPEX_STAGE_WRITE,
     SPEX_STAGE_COUNT
 };
@@ -32,6 +34,9 @@ typedef struct spex_result {
     char created[40];        /* ISO 8601, UTC */
     double wall_seconds;
     double faithfulness_r2;  /* NaN when not measured */
+    uint64_t test_queries;   /* evaluations spent on faithfulness */
+    double r2_peeled;        /* R^2 of the peeled estimates before refinement (NaN: none) */
+    char refine[16];         /* "none", "ols" or "ridge" */
     int b, groups, delays_count; /* design: log2 bins, C, P+1 */
     char delays[16];         /* "bch" or "identity" */
     char *config;            /* effective study (INI text); owned */
