@@ -168,6 +168,10 @@ static const key_def KEYS[] = {
 
     {"output", "test_masks", KEY_INT, FIELD(test_masks), "10000", 0, 100000000, false, NULL,
      "held-out uniform random masks for faithfulness (R^2); 0 = skip"},
+    {"output", "indices", KEY_STRING, FIELD(indices), "sii,stii,fsii,banzhaf,fbii", NO_RANGE, NULL,
+     "interaction indices to write (comma list of sii, stii, fsii, banzhaf, fbii; or none)"},
+    {"output", "index_order", KEY_INT, FIELD(index_order), "2", 1, 16, false, NULL,
+     "largest order of the interaction indices (k)"},
     {"output", "top_k", KEY_INT, FIELD(top_k), "20", 0, 1000000, false, NULL,
      "terms printed in the summary"},
 };

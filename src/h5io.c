@@ -503,6 +503,81 @@ static void h5w_layout_fill(h5w *w, const spex_result *r, hsize_t width, const h
              s->stage_hi, r->stage_seconds + s->stage_lo);
 }
 
+/* Collective.  A ranked spectrum as /<group>/{order,features,coef}, each
+ * rank writing its block of rows (features padded with -1 to width). */
+static void h5w_spectrum(h5w *w, hid_t fid, const char *group, const spex_spectrum *spec,
+                         hsize_t width)
+{
+    char name[256];
+    uint64_t lo, hi;
+    hsize_t k = spec->count, dims2[2] = {k, width};
+    block_range(k, w->rank, w->size, &lo, &hi);
+    size_t rows = (size_t)(hi - lo);
+    int32_t *order = malloc((rows ? rows : 1) * sizeof *order);
+    int32_t *feat = malloc((rows ? rows : 1) * (size_t)width * sizeof *feat);
+    double *coef = malloc((rows ? rows : 1) * sizeof *coef);
+    if (!order || !feat || !coef)
+        h5w_fail(w, "out of memory packing %s", group);
+    for (size_t i = 0; order && feat && coef && i < rows; i++) {
+        const spex_term *t = &spec->terms[lo + i];
+        order[i] = t->order;
+        coef[i] = t->coef;
+        for (hsize_t j = 0; j < width; j++)
+            feat[i * width + j] = (int)j < t->order ? t->feat[j] : -1;
+    }
+    hid_t g = h5w_group(w, fid, group);
+    snprintf(name, sizeof name, "%s/order", group);
+    hid_t d_order = h5w_dataset(w, fid, name, H5T_STD_I32LE, 1, &k);
+    h5w_rows(w, d_order, name, H5T_NATIVE_INT32, 0, lo, hi, order);
+    snprintf(name, sizeof name, "%s/features", group);
+    hid_t d_feat = h5w_dataset(w, fid, name, H5T_STD_I32LE, 2, dims2);
+    h5w_rows(w, d_feat, name, H5T_NATIVE_INT32, width, lo, hi, feat);
+    snprintf(name, sizeof name, "%s/coef", group);
+    hid_t d_coef = h5w_dataset(w, fid, name, H5T_IEEE_F64LE, 1, &k);
+    h5w_rows(w, d_coef, name, H5T_NATIVE_DOUBLE, 0, lo, hi, coef);
+    h5_close_id(&d_order);
+    h5_close_id(&d_feat);
+    h5_close_id(&d_coef);
+    h5_close_id(&g);
+    free(order);
+    free(feat);
+    free(coef);
+}
+
+/* Collective.  A vector of n doubles as a dataset, each rank its block. */
+static void h5w_vector(h5w *w, hid_t fid, const char *name, const double *v, uint64_t n)
+{
+    uint64_t lo, hi;
+    hsize_t dim = n;
+    block_range(n, w->rank, w->size, &lo, &hi);
+    hid_t d = h5w_dataset(w, fid, name, H5T_IEEE_F64LE, 1, &dim);
+    h5w_rows(w, d, name, H5T_NATIVE_DOUBLE, 0, lo, hi, v + lo);
+    h5_close_id(&d);
+}
+
+/* Collective.  The derived outputs: Mobius expansion, values, indices. */
+static void h5w_derived(h5w *w, hid_t fid, const spex_result *r, hsize_t width)
+{
+    h5w_spectrum(w, fid, "/mobius", &r->mobius, width);
+    if (r->shapley != NULL && r->banzhaf != NULL) {
+        hid_t g = h5w_group(w, fid, "/values");
+        h5w_vector(w, fid, "/values/shapley", r->shapley, (uint64_t)r->n_features);
+        h5w_vector(w, fid, "/values/banzhaf", r->banzhaf, (uint64_t)r->n_features);
+        h5_close_id(&g);
+    }
+    if (r->n_indices > 0) {
+        hid_t g = h5w_group(w, fid, "/indices");
+        h5w_attr_i32(w, g, "/indices", "order", r->index_order);
+        for (int i = 0; i < r->n_indices; i++) {
+            char group[64];
+            snprintf(group, sizeof group, "/indices/%s", spex_convert_index_name(r->index_kind[i]));
+            hsize_t wi = r->index_order > 0 ? (hsize_t)r->index_order : 1;
+            h5w_spectrum(w, fid, group, &r->index[i], wi);
+        }
+        h5_close_id(&g);
+    }
+}
+
 /* Explains a failed H5Fcreate.  MPI-IO reports only an error class and
  * clobbers errno, so rank 0 asks the system directly (missing directory,
  * permissions, a directory in the way); a file this creates is removed
@@ -591,6 +666,8 @@ spex_status spex_h5_write_result(MPI_Comm comm, const char *path, const spex_res
      * leave the others waiting in a collective write. */
     if (spex_error_agree(comm, err) == SPEX_OK)
         h5w_layout_fill(&w, r, width, &s, &l);
+    if (spex_error_agree(comm, err) == SPEX_OK)
+        h5w_derived(&w, fid, r, width);
 
 out:
     h5w_layout_close(&l);
@@ -1050,6 +1127,117 @@ out:
         H5Pclose(fapl);
     if (st != SPEX_OK)
         spex_result_free(r);
+    h5_quiet_end(&quiet);
+    return st;
+}
+
+/* ---- reading a single spectrum or vector ---------------------------------- */
+
+spex_status spex_h5_read_spectrum(const char *path, const char *group, spex_spectrum *out,
+                                  spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    char name[256];
+    hid_t fid = -1, d[3] = {-1, -1, -1}, sp = -1;
+    int32_t *order = NULL, *feat = NULL;
+    double *coef = NULL;
+    h5_quiet quiet;
+    h5_quiet_begin(&quiet);
+    spex_spectrum_init(out);
+    fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (fid < 0) {
+        st = spex_error_set(err, SPEX_EIO, "cannot open '%s'", path);
+        goto out;
+    }
+    if (H5Lexists(fid, group, H5P_DEFAULT) <= 0) {
+        st = spex_error_set(err, SPEX_EINPUT, "%s: has no %s (written by an older spex, or "
+                            "not requested in output.indices)", path, group);
+        goto out;
+    }
+    static const char *const parts[3] = {"order", "features", "coef"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "%s/%s", group, parts[i]);
+        d[i] = H5Dopen2(fid, name, H5P_DEFAULT);
+        if (d[i] < 0) {
+            st = spex_error_set(err, SPEX_EINPUT, "%s: dataset %s is missing", path, name);
+            goto out;
+        }
+    }
+    hsize_t dims[2] = {0, 0};
+    sp = H5Dget_space(d[1]);
+    if (sp < 0 || H5Sget_simple_extent_ndims(sp) != 2 ||
+        H5Sget_simple_extent_dims(sp, dims, NULL) < 0 || dims[1] < 1 || dims[1] > SPEX_MAX_ORDER) {
+        st = spex_error_set(err, SPEX_EINPUT, "%s: %s/features has the wrong shape", path, group);
+        goto out;
+    }
+    size_t k = (size_t)dims[0], w = (size_t)dims[1];
+    order = malloc((k ? k : 1) * sizeof *order);
+    feat = malloc((k ? k : 1) * w * sizeof *feat);
+    coef = malloc((k ? k : 1) * sizeof *coef);
+    SPEX_ALLOC_CHECK(order && feat && coef ? order : NULL, err, "a spectrum");
+    if (k > 0 && (H5Dread(d[0], H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, order) < 0 ||
+                  H5Dread(d[1], H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, feat) < 0 ||
+                  H5Dread(d[2], H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, coef) < 0)) {
+        st = spex_error_set(err, SPEX_EINPUT, "%s: cannot read %s", path, group);
+        goto out;
+    }
+    for (size_t i = 0; i < k; i++) {
+        spex_term t;
+        memset(&t, 0, sizeof t);
+        if (order[i] < 0 || (size_t)order[i] > w) {
+            st = spex_error_set(err, SPEX_EINPUT, "%s: %s row %zu has order %d", path, group, i,
+                                (int)order[i]);
+            goto out;
+        }
+        t.order = order[i];
+        for (int j = 0; j < t.order; j++)
+            t.feat[j] = feat[i * w + (size_t)j];
+        t.coef = coef[i];
+        SPEX_CHECK(spex_spectrum_push(out, &t, err));
+    }
+out:
+    if (sp >= 0)
+        H5Sclose(sp);
+    for (int i = 0; i < 3; i++)
+        h5_close_id(&d[i]);
+    h5_close_id(&fid);
+    free(order);
+    free(feat);
+    free(coef);
+    if (st != SPEX_OK)
+        spex_spectrum_free(out);
+    h5_quiet_end(&quiet);
+    return st;
+}
+
+spex_status spex_h5_read_vector(const char *path, const char *name, int n, double *v,
+                                spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    hid_t fid = -1, d = -1, sp = -1;
+    hsize_t dim = 0;
+    h5_quiet quiet;
+    h5_quiet_begin(&quiet);
+    fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (fid < 0) {
+        st = spex_error_set(err, SPEX_EIO, "cannot open '%s'", path);
+        goto out;
+    }
+    d = H5Lexists(fid, name, H5P_DEFAULT) > 0 ? H5Dopen2(fid, name, H5P_DEFAULT) : -1;
+    if (d < 0) {
+        st = spex_error_set(err, SPEX_EINPUT, "%s: has no %s", path, name);
+        goto out;
+    }
+    sp = H5Dget_space(d);
+    if (sp < 0 || H5Sget_simple_extent_ndims(sp) != 1 ||
+        H5Sget_simple_extent_dims(sp, &dim, NULL) < 0 || dim != (hsize_t)n ||
+        (n > 0 && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0))
+        st = spex_error_set(err, SPEX_EINPUT, "%s: %s is not %d float64 values", path, name, n);
+out:
+    if (sp >= 0)
+        H5Sclose(sp);
+    h5_close_id(&d);
+    h5_close_id(&fid);
     h5_quiet_end(&quiet);
     return st;
 }

@@ -21,7 +21,7 @@ static void print_usage(FILE *out)
 {
     fprintf(out,
             "usage: spex run [STUDY.ini] [--set section.key=value ...] [-o FILE] [-q]\n"
-            "       spex show RESULT.h5 [--top N]\n"
+            "       spex show RESULT.h5 [--top N] [--index NAME]\n"
             "       spex keys            list every study key, its type and default\n"
             "       spex --help | --version\n"
             "\n"
@@ -36,6 +36,8 @@ static void print_usage(FILE *out)
             "      -q           quiet: only errors\n"
             "show  prints the ranked interactions of a result file\n"
             "      --top N      how many (default 20; 0 = all)\n"
+            "      --index NAME fourier (default), mobius, shapley, banzhaf-values, or an\n"
+            "                   interaction index: sii, stii, fsii, banzhaf, fbii\n"
             "\n"
             "Exit codes: 0 ok, 1 usage or study, 2 input data, 3 value function, 4 numerical,\n"
             "5 file i/o, 70 internal.  Documentation: README.md and doc/ in the source tree.\n");
@@ -276,7 +278,7 @@ out:
 
 static int cmd_show(int argc, char **argv, spex_error *err)
 {
-    const char *path = NULL;
+    const char *path = NULL, *index = NULL;
     int top = 20;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--top") == 0 || strcmp(argv[i], "-n") == 0) {
@@ -287,6 +289,10 @@ static int cmd_show(int argc, char **argv, spex_error *err)
             if (*end || end == argv[i] || v < 0 || v > 1000000000)
                 return spex_error_set(err, SPEX_EUSAGE, "--top '%s' is not a count", argv[i]);
             top = (int)v;
+        } else if (strcmp(argv[i], "--index") == 0 || strcmp(argv[i], "-i") == 0) {
+            if (i + 1 >= argc)
+                return spex_error_set(err, SPEX_EUSAGE, "--index needs a name");
+            index = argv[++i];
         } else if (argv[i][0] == '-') {
             return spex_error_set(err, SPEX_EUSAGE, "unknown option '%s' for show", argv[i]);
         } else if (path == NULL) {
@@ -297,7 +303,7 @@ static int cmd_show(int argc, char **argv, spex_error *err)
     }
     if (path == NULL)
         return spex_error_set(err, SPEX_EUSAGE, "show needs a result file: spex show RESULT.h5");
-    return spex_show(path, top, stdout, err);
+    return spex_show(path, top, index, stdout, err);
 }
 
 int main(int argc, char **argv)

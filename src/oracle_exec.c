@@ -66,7 +66,7 @@ extern char **environ;
 #define EXEC_INBUF (64 * 1024)    /* answer buffer; > EXEC_LINE_MAX */
 #define EXEC_GRACE_SECONDS 10.0   /* destroy: time to exit after EOF on stdin */
 #define EXEC_REAP_SECONDS 2.0     /* output ended: time to collect the exit status */
-#define EXEC_SHOWN_MAX 80         /* command characters quoted in messages */
+#define EXEC_SHOWN_MAX 240        /* command characters quoted in messages */
 
 typedef struct exec_state {
     pid_t pid;          /* worker, leader of its own process group; -1 once reaped */
@@ -442,6 +442,11 @@ static spex_status exec_parse(exec_state *s, double *values, size_t count, size_
         size_t len = (size_t)(nl - line);
         char shown[48];
         start += len + 1;
+        if (len >= EXEC_LINE_MAX)
+            return spex_error_set(err, SPEX_EORACLE,
+                                  "exec worker on rank %d ('%s') printed a line over %d bytes as "
+                                  "value %zu of batch %llu",
+                                  s->rank, s->shown, EXEC_LINE_MAX - 1, *got + 1, s->batches);
         if (*got == count) {
             quote_text(shown, sizeof shown, line, len);
             return spex_error_set(err, SPEX_EORACLE,

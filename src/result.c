@@ -44,6 +44,9 @@ void spex_result_init(spex_result *r)
     r->config = NULL;
     r->names = NULL;
     spex_spectrum_init(&r->fourier);
+    spex_spectrum_init(&r->mobius);
+    for (int i = 0; i < SPEX_INDEX_KIND_COUNT; i++)
+        spex_spectrum_init(&r->index[i]);
 }
 
 void spex_result_free(spex_result *r)
@@ -52,6 +55,11 @@ void spex_result_free(spex_result *r)
     spex_spectrum_free(&r->fourier);
     spex_names_free(r->names, r->n_features);
     free(r->peak_rss_kib);
+    spex_spectrum_free(&r->mobius);
+    free(r->shapley);
+    free(r->banzhaf);
+    for (int i = 0; i < SPEX_INDEX_KIND_COUNT; i++)
+        spex_spectrum_free(&r->index[i]);
     spex_result_init(r);
 }
 

@@ -64,6 +64,53 @@ static spex_status check_memory(MPI_Comm comm, const spex_design *d, size_t held
     return SPEX_OK;
 }
 
+/* Parses output.indices ("sii,fsii", "none") into distinct kinds. */
+static spex_status parse_indices(const char *list, spex_index_kind *kinds, int *count,
+                                 spex_error *err)
+{
+    char buf[SPEX_NAME_MAX];
+    *count = 0;
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok;
+         tok = strtok_r(NULL, ", ", &save)) {
+        if (strcmp(tok, "none") == 0)
+            continue;
+        spex_index_kind k;
+        spex_error e;
+        spex_error_clear(&e);
+        if (spex_convert_index_parse(tok, &k, &e) != SPEX_OK)
+            return spex_error_set(err, SPEX_EUSAGE, "output.indices: %s", e.msg);
+        int seen = 0;
+        for (int i = 0; i < *count; i++)
+            seen |= kinds[i] == k;
+        if (!seen)
+            kinds[(*count)++] = k;
+    }
+    return SPEX_OK;
+}
+
+/* Local.  Mobius expansion, values and interaction indices of the final
+ * Fourier terms (ALGORITHMS.md section 2): all linear, no new queries. */
+static spex_status derive_outputs(const spex_config *cfg, spex_result *res, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    SPEX_CHECK(spex_convert_mobius(&res->fourier, &res->mobius, err));
+    spex_spectrum_sort_ranked(&res->mobius);
+    res->shapley = calloc((size_t)cfg->n, sizeof *res->shapley);
+    res->banzhaf = calloc((size_t)cfg->n, sizeof *res->banzhaf);
+    SPEX_ALLOC_CHECK(res->shapley, err, "Shapley values");
+    SPEX_ALLOC_CHECK(res->banzhaf, err, "Banzhaf values");
+    SPEX_CHECK(spex_convert_values(&res->mobius, cfg->n, res->shapley, res->banzhaf, err));
+    res->index_order = cfg->index_order;
+    for (int i = 0; i < res->n_indices; i++) {
+        SPEX_CHECK(spex_convert_index(&res->mobius, cfg->n, res->index_kind[i], cfg->index_order,
+                                      &res->index[i], err));
+        spex_spectrum_sort_ranked(&res->index[i]);
+    }
+out:
+    return st;
+}
+
 spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o,
                            const spex_log *log, spex_result *res, spex_error *err)
 {
@@ -76,6 +123,8 @@ spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     double t_start = spex_now(), t0 = t_start;
+
+    SPEX_CHECK(parse_indices(cfg->indices, res->index_kind, &res->n_indices, err));
 
     /* ---- design ---- */
     int t = cfg->max_order;
@@ -183,6 +232,11 @@ spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     }
     res->stage_seconds[SPEX_STAGE_ASSESS] = spex_now() - t0;
     spex_spectrum_sort_ranked(&res->fourier);
+    derive_outputs(cfg, res, err);
+    if (spex_error_agree(comm, err) != SPEX_OK) {
+        st = err->code;
+        goto out;
+    }
 
     /* ---- the record ---- */
     snprintf(res->method, sizeof res->method, "spex");

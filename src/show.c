@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "spex/convert.h"
 #include "spex/h5io.h"
 #include "spex/result.h"
 
@@ -75,15 +76,74 @@ static void show_summary(const char *path, const spex_result *r, FILE *out)
             r->ranks == 1 ? "" : "s", r->wall_seconds);
 }
 
-spex_status spex_show(const char *path, int top, FILE *out, spex_error *err)
+/* Loads the output named by index into list (ranked): a spectrum group, or
+ * a per-feature value vector as order-1 terms. */
+static spex_status load_output(const char *path, const spex_result *r, const char *index,
+                               spex_spectrum *list, const char **title, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    char group[64];
+    double *v = NULL;
+    spex_spectrum_init(list);
+    if (index == NULL || strcmp(index, "fourier") == 0) {
+        *title = "Fourier coefficients";
+        for (size_t i = 0; i < r->fourier.count && st == SPEX_OK; i++)
+            st = spex_spectrum_push(list, &r->fourier.terms[i], err);
+        return st;
+    }
+    if (strcmp(index, "shapley") == 0 || strcmp(index, "banzhaf-values") == 0) {
+        int shap = index[0] == 's';
+        *title = shap ? "Shapley values" : "Banzhaf values";
+        v = malloc((size_t)(r->n_features > 0 ? r->n_features : 1) * sizeof *v);
+        SPEX_ALLOC_CHECK(v, err, "values");
+        SPEX_CHECK(spex_h5_read_vector(path, shap ? "/values/shapley" : "/values/banzhaf",
+                                       r->n_features, v, err));
+        for (int i = 0; i < r->n_features; i++) {
+            if (v[i] == 0.0)
+                continue;
+            spex_term t;
+            memset(&t, 0, sizeof t);
+            t.order = 1;
+            t.feat[0] = i;
+            t.coef = v[i];
+            SPEX_CHECK(spex_spectrum_push(list, &t, err));
+        }
+        spex_spectrum_sort_ranked(list);
+        goto out;
+    }
+    if (strcmp(index, "mobius") == 0) {
+        *title = "Mobius (Harsanyi) coefficients";
+        snprintf(group, sizeof group, "/mobius");
+    } else {
+        spex_index_kind k;
+        if (spex_convert_index_parse(index, &k, err) != SPEX_OK) {
+            st = spex_error_set(err, SPEX_EUSAGE, "--index '%s': use fourier, mobius, shapley, "
+                                "banzhaf-values, sii, stii, fsii, banzhaf or fbii", index);
+            goto out;
+        }
+        *title = spex_convert_index_describe(k);
+        snprintf(group, sizeof group, "/indices/%s", spex_convert_index_name(k));
+    }
+    st = spex_h5_read_spectrum(path, group, list, err);
+out:
+    free(v);
+    return st;
+}
+
+spex_status spex_show(const char *path, int top, const char *index, FILE *out, spex_error *err)
 {
     spex_status st = SPEX_OK;
     spex_result r;
+    spex_spectrum list;
+    const char *title = "";
     char **cells = NULL;
     size_t shown = 0;
 
+    spex_spectrum_init(&list);
+    spex_result_init(&r);
     SPEX_CHECK(spex_h5_read_result(path, &r, err));
-    shown = r.fourier.count;
+    SPEX_CHECK(load_output(path, &r, index, &list, &title, err));
+    shown = list.count;
     if (top > 0 && (size_t)top < shown)
         shown = (size_t)top;
     cells = calloc(shown > 0 ? shown : 1, sizeof *cells);
@@ -94,24 +154,24 @@ spex_status spex_show(const char *path, int top, FILE *out, spex_error *err)
     if (digits(shown) > w_rank)
         w_rank = digits(shown);
     for (size_t i = 0; i < shown; i++) {
-        cells[i] = show_features(&r, &r.fourier.terms[i]);
+        cells[i] = show_features(&r, &list.terms[i]);
         SPEX_ALLOC_CHECK(cells[i], err, "the table");
         int len = (int)strlen(cells[i]);
         w_feat = len > w_feat ? len : w_feat;
     }
 
     show_summary(path, &r, out);
-    fprintf(out, "\n%*s  %*s  %-*s  %s\n", w_rank, "rank", w_order, "order", w_feat, "features",
-            "coefficient");
+    fprintf(out, "\n%s:\n%*s  %*s  %-*s  %s\n", title, w_rank, "rank", w_order, "order", w_feat,
+            "features", "value");
     for (size_t i = 0; i < shown; i++) {
-        const spex_term *t = &r.fourier.terms[i];
+        const spex_term *t = &list.terms[i];
         fprintf(out, "%*zu  %*d  %-*s  %+.6g\n", w_rank, i + 1, w_order, (int)t->order, w_feat,
                 cells[i], t->coef);
     }
-    if (r.fourier.count == 0)
+    if (list.count == 0)
         fprintf(out, "(no terms)\n");
-    else if (shown < r.fourier.count)
-        fprintf(out, "(showing %zu of %zu terms)\n", shown, r.fourier.count);
+    else if (shown < list.count)
+        fprintf(out, "(showing %zu of %zu terms)\n", shown, list.count);
     if (fflush(out) != 0 || ferror(out))
         st = spex_error_set(err, SPEX_EIO, "cannot write the table of '%s': %s", path,
                             strerror(errno));
@@ -120,6 +180,7 @@ out:
         for (size_t i = 0; i < shown; i++)
             free(cells[i]);
     free(cells);
+    spex_spectrum_free(&list);
     spex_result_free(&r);
     return st;
 }

@@ -798,7 +798,7 @@ static char *show_capture(const char *path, int top, spex_status *st)
     spex_error err;
     CU_ASSERT_FATAL(f != NULL);
     spex_error_clear(&err);
-    *st = spex_show(path, top, f, &err);
+    *st = spex_show(path, top, NULL, f, &err);
     long len = ftell(f);
     char *buf = calloc((size_t)len + 1, 1);
     CU_ASSERT_FATAL(buf != NULL);

@@ -74,6 +74,8 @@ typedef struct spex_config {
     double ridge_lambda;          /* ridge penalty relative to the query count */
     /* [output] */
     int test_masks;               /* held-out masks for faithfulness; 0 = skip */
+    char indices[SPEX_NAME_MAX];  /* comma list of index names, or "none" */
+    int index_order;              /* k of the interaction indices */
     int top_k;                    /* terms printed in the summary */
 
     /* Bookkeeping (not keys). */

@@ -24,4 +24,14 @@ spex_status spex_h5_write_result(MPI_Comm comm, const char *path, const spex_res
  * result, or of another format_version, is an SPEX_EINPUT error. */
 spex_status spex_h5_read_result(const char *path, spex_result *r, spex_error *err);
 
+/* Local.  Reads the ranked spectrum /<group>/{order,features,coef} of a
+ * result file ("/fourier", "/mobius", "/indices/sii", ...) into out (new
+ * memory).  A missing group is SPEX_EINPUT naming it. */
+spex_status spex_h5_read_spectrum(const char *path, const char *group, spex_spectrum *out,
+                                  spex_error *err);
+
+/* Local.  Reads the float64 vector dataset name (length n) into v. */
+spex_status spex_h5_read_vector(const char *path, const char *name, int n, double *v,
+                                spex_error *err);
+
 #endif

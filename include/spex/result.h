@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "spex/convert.h"
 #include "spex/error.h"
 #include "spex/spectrum.h"
 
@@ -42,6 +43,15 @@ typedef struct spex_result {
     char *config;            /* effective study (INI text); owned */
     /* /fourier, ranked by |coef| descending. */
     spex_spectrum fourier;
+    /* /mobius: the complete Mobius expansion of the Fourier terms, ranked. */
+    spex_spectrum mobius;
+    /* /values/shapley, /values/banzhaf: n_features values each, or NULL. */
+    double *shapley, *banzhaf;
+    /* /indices/<name>: interaction indices up to index_order, ranked. */
+    int index_order;
+    int n_indices;
+    spex_index_kind index_kind[SPEX_INDEX_KIND_COUNT];
+    spex_spectrum index[SPEX_INDEX_KIND_COUNT];
     /* /features/name, or NULL. n_features strings; owned. */
     char **names;
     /* /diagnostics */
