@@ -29,6 +29,8 @@
 #include "spex/convert.h"
 #include "spex/refine.h"
 #include "spex/assess.h"
+#include "spex/proxy.h"
+#include "spex/plan.h"
 
 /* ---- plugins: oracle.kind = plugin ------------------------------------------
  *

@@ -60,10 +60,11 @@ typedef struct key_def {
     const char *help;
 } key_def;
 
-static const char *const ORACLE_KINDS[] = {"sparse", "exec", "plugin", NULL};
+static const char *const ORACLE_KINDS[] = {"sparse", "exec", "plugin", "hdf5", "xgboost",
+                                            "xgboost-train", "xgboost-trees", NULL};
 static const char *const FORMATS[] = {"text", "bits", NULL};
 static const char *const BASES[] = {"fourier", "mobius", NULL};
-static const char *const METHODS[] = {"spex", NULL};
+static const char *const METHODS[] = {"spex", "proxyspex", NULL};
 static const char *const DELAYS[] = {"bch", "identity", NULL};
 static const char *const REFINES[] = {"none", "ols", "ridge", NULL};
 static const char *const NONE_CHOICE[] = {"none", NULL}; /* doubles that may be off */
@@ -74,12 +75,14 @@ _Static_assert(sizeof(spex_oracle_kind) == sizeof(int), "enum field is an int");
 _Static_assert(sizeof(spex_basis) == sizeof(int), "enum field is an int");
 _Static_assert(sizeof(spex_method_name) == sizeof(int), "enum field is an int");
 _Static_assert(sizeof(spex_delays_kind) == sizeof(int), "enum field is an int");
-_Static_assert(SPEX_ORACLE_SPARSE == 0 && SPEX_ORACLE_EXEC == 1 && SPEX_ORACLE_PLUGIN == 2,
+_Static_assert(SPEX_ORACLE_SPARSE == 0 && SPEX_ORACLE_EXEC == 1 && SPEX_ORACLE_PLUGIN == 2 &&
+                   SPEX_ORACLE_HDF5 == 3 && SPEX_ORACLE_XGBOOST == 4 &&
+                   SPEX_ORACLE_XGBOOST_TRAIN == 5 && SPEX_ORACLE_XGBOOST_TREES == 6,
                "ORACLE_KINDS[] order");
 _Static_assert(SPEX_FORMAT_TEXT == 0 && SPEX_FORMAT_BITS == 1, "FORMATS[] order");
 _Static_assert(sizeof(spex_mask_format) == sizeof(int), "enum field is an int");
 _Static_assert(SPEX_BASIS_FOURIER == 0 && SPEX_BASIS_MOBIUS == 1, "BASES[] order");
-_Static_assert(SPEX_METHOD_SPEX == 0, "METHODS[] order");
+_Static_assert(SPEX_METHOD_SPEX == 0 && SPEX_METHOD_PROXYSPEX == 1, "METHODS[] order");
 _Static_assert(SPEX_REFINE_NONE == 0 && SPEX_REFINE_OLS == 1 && SPEX_REFINE_RIDGE == 2,
                "REFINES[] order");
 _Static_assert(sizeof(spex_refine_name) == sizeof(int), "enum field is an int");

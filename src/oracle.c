@@ -61,6 +61,14 @@ spex_status spex_oracle_create(MPI_Comm comm, const spex_config *cfg, spex_oracl
     case SPEX_ORACLE_PLUGIN:
         st = spex_oracle_plugin_create(comm, cfg, out, err);
         break;
+    case SPEX_ORACLE_HDF5:
+        st = spex_oracle_hdf5_create(comm, cfg, out, err);
+        break;
+    case SPEX_ORACLE_XGBOOST:
+    case SPEX_ORACLE_XGBOOST_TRAIN:
+    case SPEX_ORACLE_XGBOOST_TREES:
+        st = spex_oracle_xgboost_create(comm, cfg, out, err);
+        break;
     default:
         st = spex_error_set(err, SPEX_EINTERNAL, "oracle kind %d not built in", (int)cfg->oracle_kind);
     }

@@ -21,6 +21,7 @@
 #include "spex/refine.h"
 #include "spex/eval.h"
 #include "spex/peel.h"
+#include "spex/proxy.h"
 #include "spex/wht.h"
 
 #ifndef SPEX_VERSION_STRING
@@ -111,6 +112,54 @@ out:
     return st;
 }
 
+spex_status spex_run_finish(MPI_Comm comm, const spex_config *cfg, spex_oracle *o,
+                            const spex_spectrum *before, spex_result *res, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    double t0 = spex_now();
+    if (res->n_indices == 0)
+        SPEX_CHECK(parse_indices(cfg->indices, res->index_kind, &res->n_indices, err));
+    if (cfg->test_masks > 0) {
+        const spex_spectrum *specs[2] = {&res->fourier, before};
+        double r2[2] = {NAN, NAN};
+        int nspec = before != NULL ? 2 : 1;
+        SPEX_CHECK(spex_assess_r2(comm, o, specs, nspec, cfg->test_masks, (uint64_t)cfg->seed,
+                                  cfg->batch, r2, err));
+        res->faithfulness_r2 = r2[0];
+        res->r2_peeled = r2[nspec - 1];
+        res->test_queries = (uint64_t)cfg->test_masks;
+    }
+    res->stage_seconds[SPEX_STAGE_ASSESS] = spex_now() - t0;
+    spex_spectrum_sort_ranked(&res->fourier);
+    derive_outputs(cfg, res, err);
+out:
+    return spex_error_agree(comm, err);
+}
+
+spex_status spex_run_stamp(MPI_Comm comm, spex_result *res, spex_error *err)
+{
+    int size;
+    MPI_Comm_size(comm, &size);
+    res->ranks = size;
+    iso8601_now(res->created, sizeof res->created);
+    /* Peak resident memory of every rank, for the diagnostics. */
+    struct rusage ru;
+    int64_t rss = getrusage(RUSAGE_SELF, &ru) == 0 ? (int64_t)ru.ru_maxrss : -1;
+    free(res->peak_rss_kib);
+    res->peak_rss_kib = malloc((size_t)size * sizeof *res->peak_rss_kib);
+    if (res->peak_rss_kib == NULL)
+        spex_error_set(err, SPEX_EINTERNAL, "out of memory");
+    if (spex_error_agree(comm, err) != SPEX_OK)
+        return err->code;
+    MPI_Allgather(&rss, 1, MPI_INT64_T, res->peak_rss_kib, 1, MPI_INT64_T, comm);
+    /* Rank 0's clock speaks for the file: parallel HDF5 needs identical
+     * attribute values on every rank. */
+    MPI_Bcast(res->created, (int)sizeof res->created, MPI_CHAR, 0, comm);
+    MPI_Bcast(res->stage_seconds, SPEX_STAGE_COUNT, MPI_DOUBLE, 0, comm);
+    MPI_Bcast(&res->wall_seconds, 1, MPI_DOUBLE, 0, comm);
+    return SPEX_OK;
+}
+
 spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o,
                            const spex_log *log, spex_result *res, spex_error *err)
 {
@@ -124,7 +173,8 @@ spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     MPI_Comm_size(comm, &size);
     double t_start = spex_now(), t0 = t_start;
 
-    SPEX_CHECK(parse_indices(cfg->indices, res->index_kind, &res->n_indices, err));
+    if (cfg->method == SPEX_METHOD_PROXYSPEX)
+        return spex_proxy_run(comm, cfg, o, log, res, err);
 
     /* ---- design ---- */
     int t = cfg->max_order;
@@ -218,25 +268,8 @@ spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     free(sig);
     sig = NULL;
 
-    /* ---- assess ---- */
-    t0 = spex_now();
-    if (cfg->test_masks > 0) {
-        const spex_spectrum *specs[2] = {&res->fourier, &peeled};
-        double r2[2] = {NAN, NAN};
-        int nspec = cfg->refine != SPEX_REFINE_NONE ? 2 : 1;
-        SPEX_CHECK(spex_assess_r2(comm, o, specs, nspec, cfg->test_masks, (uint64_t)cfg->seed,
-                                  cfg->batch, r2, err));
-        res->faithfulness_r2 = r2[0];
-        res->r2_peeled = nspec == 2 ? r2[1] : r2[0];
-        res->test_queries = (uint64_t)cfg->test_masks;
-    }
-    res->stage_seconds[SPEX_STAGE_ASSESS] = spex_now() - t0;
-    spex_spectrum_sort_ranked(&res->fourier);
-    derive_outputs(cfg, res, err);
-    if (spex_error_agree(comm, err) != SPEX_OK) {
-        st = err->code;
-        goto out;
-    }
+    SPEX_CHECK(spex_run_finish(comm, cfg, o, cfg->refine != SPEX_REFINE_NONE ? &peeled : NULL,
+                               res, err));
 
     /* ---- the record ---- */
     snprintf(res->method, sizeof res->method, "spex");
@@ -244,8 +277,6 @@ spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     res->max_order = t;
     res->queries = spex_design_queries(d);
     res->seed = cfg->seed;
-    res->ranks = size;
-    iso8601_now(res->created, sizeof res->created);
     res->b = b;
     res->groups = d->C;
     res->delays_count = d->P + 1;
@@ -258,23 +289,7 @@ spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     res->bins_multi = ps.multi;
     res->bins_unresolved = ps.unresolved;
     res->wall_seconds = spex_now() - t_start;
-    /* Peak resident memory of every rank, for the diagnostics. */
-    struct rusage ru;
-    int64_t rss = getrusage(RUSAGE_SELF, &ru) == 0 ? (int64_t)ru.ru_maxrss : -1;
-    free(res->peak_rss_kib);
-    res->peak_rss_kib = malloc((size_t)size * sizeof *res->peak_rss_kib);
-    if (res->peak_rss_kib == NULL)
-        spex_error_set(err, SPEX_EINTERNAL, "out of memory");
-    if (spex_error_agree(comm, err) != SPEX_OK) {
-        st = err->code;
-        goto out;
-    }
-    MPI_Allgather(&rss, 1, MPI_INT64_T, res->peak_rss_kib, 1, MPI_INT64_T, comm);
-    /* Rank 0's clock speaks for the file: parallel HDF5 needs identical
-     * attribute values on every rank. */
-    MPI_Bcast(res->created, (int)sizeof res->created, MPI_CHAR, 0, comm);
-    MPI_Bcast(res->stage_seconds, SPEX_STAGE_COUNT, MPI_DOUBLE, 0, comm);
-    MPI_Bcast(&res->wall_seconds, 1, MPI_DOUBLE, 0, comm);
+    SPEX_CHECK(spex_run_stamp(comm, res, err));
 out:
     free(sig);
     spex_spectrum_free(&peeled);

@@ -24,10 +24,18 @@
 /* key_line[] of a required key nobody has given yet. */
 #define SPEX_KEY_UNSET INT_MIN
 
-typedef enum { SPEX_ORACLE_SPARSE = 0, SPEX_ORACLE_EXEC = 1, SPEX_ORACLE_PLUGIN = 2 } spex_oracle_kind;
+typedef enum {
+    SPEX_ORACLE_SPARSE = 0,
+    SPEX_ORACLE_EXEC = 1,
+    SPEX_ORACLE_PLUGIN = 2,
+    SPEX_ORACLE_HDF5 = 3,
+    SPEX_ORACLE_XGBOOST = 4,
+    SPEX_ORACLE_XGBOOST_TRAIN = 5,
+    SPEX_ORACLE_XGBOOST_TREES = 6
+} spex_oracle_kind;
 typedef enum { SPEX_FORMAT_TEXT = 0, SPEX_FORMAT_BITS = 1 } spex_mask_format;
 typedef enum { SPEX_BASIS_FOURIER = 0, SPEX_BASIS_MOBIUS = 1 } spex_basis;
-typedef enum { SPEX_METHOD_SPEX = 0 } spex_method_name;
+typedef enum { SPEX_METHOD_SPEX = 0, SPEX_METHOD_PROXYSPEX = 1 } spex_method_name;
 typedef enum { SPEX_DELAYS_BCH = 0, SPEX_DELAYS_IDENTITY = 1 } spex_delays_kind;
 typedef enum { SPEX_REFINE_NONE = 0, SPEX_REFINE_OLS = 1, SPEX_REFINE_RIDGE = 2 } spex_refine_name;
 

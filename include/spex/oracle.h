@@ -63,4 +63,15 @@ spex_status spex_oracle_exec_create(MPI_Comm comm, const spex_config *cfg, spex_
 spex_status spex_oracle_plugin_create(MPI_Comm comm, const spex_config *cfg, spex_oracle **out,
                                       spex_error *err);
 
+/* Collective on comm.  Values precomputed into a plan file
+ * (oracle.values = plan.h5, two-phase flow; doc/two-phase.md). */
+spex_status spex_oracle_hdf5_create(MPI_Comm comm, const spex_config *cfg, spex_oracle **out,
+                                    spex_error *err);
+
+/* Collective on comm.  XGBoost value functions: oracle.kind = xgboost
+ * (features of one instance), xgboost-train (training rows), xgboost-trees
+ * (trees of a model); doc/oracles.md. */
+spex_status spex_oracle_xgboost_create(MPI_Comm comm, const spex_config *cfg, spex_oracle **out,
+                                       spex_error *err);
+
 #endif

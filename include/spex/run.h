@@ -16,4 +16,17 @@
 spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o,
                            const spex_log *log, spex_result *res, spex_error *err);
 
+/* Collective on comm.  The common tail of every method, given the final
+ * Fourier terms in res->fourier: faithfulness R^2 on output.test_masks
+ * held-out masks (also of `before`, the estimates before refinement, when
+ * not NULL), ranking, and the Mobius expansion, Shapley/Banzhaf values and
+ * interaction indices (output.indices).  Records the assess stage time. */
+spex_status spex_run_finish(MPI_Comm comm, const spex_config *cfg, spex_oracle *o,
+                            const spex_spectrum *before, spex_result *res, spex_error *err);
+
+/* Collective on comm.  Stamps res for writing: ranks, creation time, each
+ * rank's peak memory, and rank 0's timings broadcast (parallel HDF5 needs
+ * identical attribute values everywhere).  Call last, after wall_seconds. */
+spex_status spex_run_stamp(MPI_Comm comm, spex_result *res, spex_error *err);
+
 #endif
