@@ -31,6 +31,8 @@
 #include "spex/assess.h"
 #include "spex/proxy.h"
 #include "spex/plan.h"
+#include "spex/ckpt.h"
+#include "spex/signal.h"
 
 /* ---- plugins: oracle.kind = plugin ------------------------------------------
  *

@@ -100,6 +100,10 @@ static const key_def KEYS[] = {
      "seed of every random draw; same seed, same result"},
     {"study", "output", KEY_PATH, FIELD(output), "spex-result.h5", NO_RANGE, NULL,
      "result file (HDF5)"},
+    {"study", "checkpoint", KEY_PATH, FIELD(checkpoint), "", NO_RANGE, NULL,
+     "checkpoint of the evaluations; empty: <output>.ckpt; none: no checkpoints"},
+    {"study", "checkpoint_interval", KEY_DOUBLE, FIELD(checkpoint_interval), "600", 0, INFINITY,
+     false, NULL, "seconds between periodic checkpoints during evaluation; 0: only on signals"},
 
     {"features", "n", KEY_INT, FIELD(n), NULL, 1, 2097151, false, NULL,
      "number of features (the BCH delays support up to 2^21 - 1)"},
@@ -140,6 +144,8 @@ static const key_def KEYS[] = {
      "plugin: shared object exporting spex_plugin_v1 (include/spex.h)"},
     {"oracle", "plugin_args", KEY_STRING, FIELD(plugin_args), "", NO_RANGE, NULL,
      "plugin: text handed to the plugin's init function"},
+    {"oracle", "values", KEY_PATH, FIELD(values), "", NO_RANGE, NULL,
+     "hdf5: plan file whose values were filled in (spex plan, then spex decode --values)"},
 
     {"method", "name", KEY_ENUM, FIELD(method), NULL, NO_RANGE, METHODS,
      "recovery method"},

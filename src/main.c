@@ -1,6 +1,8 @@
 /* main.c -- the spex command line.
  *
  *   spex run   [STUDY.ini] [--set section.key=value ...] [-o FILE]
+ *   spex plan  [STUDY.ini] [--set ...] -o PLAN.h5
+ *   spex decode [STUDY.ini] [--set ...] --values PLAN.h5 [-o FILE]
  *   spex show  RESULT.h5 [--top N]
  *   spex --help | --version | keys
  *
@@ -21,6 +23,8 @@ static void print_usage(FILE *out)
 {
     fprintf(out,
             "usage: spex run [STUDY.ini] [--set section.key=value ...] [-o FILE] [-q]\n"
+            "       spex plan [STUDY.ini] [--set section.key=value ...] -o PLAN.h5\n"
+            "       spex decode [STUDY.ini] [--set ...] --values PLAN.h5 [-o FILE] [-q]\n"
             "       spex show RESULT.h5 [--top N] [--index NAME]\n"
             "       spex keys            list every study key, its type and default\n"
             "       spex --help | --version\n"
@@ -34,6 +38,9 @@ static void print_usage(FILE *out)
             "      recover exactly).  Any key can be overridden: --set method.b=10\n"
             "      -o FILE      result file (default: study.output)\n"
             "      -q           quiet: only errors\n"
+            "plan  writes the study's query masks to PLAN.h5 (all values NaN) for evaluation\n"
+            "      elsewhere, e.g. on GPUs with h5py (doc/two-phase.md)\n"
+            "decode  runs the study with the values of a filled plan (oracle.kind = hdf5)\n"
             "show  prints the ranked interactions of a result file\n"
             "      --top N      how many (default 20; 0 = all)\n"
             "      --index NAME fourier (default), mobius, shapley, banzhaf-values, or an\n"
@@ -257,6 +264,7 @@ static int cmd_run(MPI_Comm comm, int argc, char **argv, spex_error *err)
         res.n_features = cfg.n; /* so that spex_result_free frees every name */
         SPEX_CHECK(spex_error_agree(comm, err));
     }
+    spex_signal_install();
     SPEX_CHECK(spex_run_study(comm, &cfg, o, &log, &res, err));
     res.config = spex_config_dump(&cfg);
     if (res.config == NULL)
@@ -267,12 +275,128 @@ static int cmd_run(MPI_Comm comm, int argc, char **argv, spex_error *err)
     double t0 = spex_now();
     SPEX_CHECK(spex_h5_write_result(comm, cfg.output, &res, err));
     double tw = spex_now() - t0;
+    if (res.checkpoint[0]) {
+        /* The result supersedes the checkpoint. */
+        spex_ckpt ck = {res.checkpoint, NULL, 0, 0};
+        spex_ckpt_remove(comm, &ck);
+    }
     print_summary(&log, &cfg, &res, o, tw);
     spex_log_printf(&log, 1, "  wrote %s (%.2f s in all)\n", cfg.output, res.wall_seconds + tw);
 out:
     spex_result_free(&res);
     spex_oracle_destroy(o);
     free(sets);
+    return st;
+}
+
+/* spex plan [STUDY] [--set ...] -o PLAN.h5: the study's queries, for values
+ * computed elsewhere (doc/two-phase.md). */
+static int cmd_plan(MPI_Comm comm, int argc, char **argv, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    const char *study = NULL, *output = NULL;
+    char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    int nsets = 0, verbosity = 1;
+    spex_config cfg;
+    spex_log log;
+    if (sets == NULL) {
+        st = spex_error_set(err, SPEX_EINTERNAL, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--set") == 0 || strcmp(a, "-s") == 0) {
+            if (i + 1 >= argc) {
+                st = spex_error_set(err, SPEX_EUSAGE, "%s needs section.key=value", a);
+                goto out;
+            }
+            sets[nsets++] = argv[++i];
+        } else if (strncmp(a, "--set=", 6) == 0) {
+            sets[nsets++] = argv[i] + 6;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            if (i + 1 >= argc) {
+                st = spex_error_set(err, SPEX_EUSAGE, "%s needs a file name", a);
+                goto out;
+            }
+            output = argv[++i];
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            verbosity = 0;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            st = spex_error_set(err, SPEX_EUSAGE, "unknown option '%s' for plan", a);
+            goto out;
+        } else if (study == NULL) {
+            study = a;
+        } else {
+            st = spex_error_set(err, SPEX_EUSAGE, "more than one study file: '%s' and '%s'", study, a);
+            goto out;
+        }
+    }
+    if (output == NULL) {
+        st = spex_error_set(err, SPEX_EUSAGE, "plan needs the plan file to write: -o PLAN.h5");
+        goto out;
+    }
+    spex_log_init(&log, comm, verbosity);
+    /* study.output stays the result's name: the plan file is not a result. */
+    SPEX_CHECK(load_study(comm, study, sets, nsets, NULL, &cfg, err));
+    spex_log_printf(&log, 1, "spex %s: study '%s' from %s\n", SPEX_VERSION_STRING, cfg.study_name,
+                    cfg.origin);
+    SPEX_CHECK(spex_plan_write(comm, &cfg, output, &log, err));
+out:
+    free(sets);
+    return st;
+}
+
+/* spex decode [STUDY] [--set ...] --values PLAN.h5 [-o RESULT.h5]: spex run
+ * with the values of a filled plan (oracle.kind = hdf5, oracle.values). */
+static int cmd_decode(MPI_Comm comm, int argc, char **argv, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    const char *values = NULL;
+    char *set_values = NULL;
+    char **args = calloc((size_t)argc + 4, sizeof *args);
+    int nargs = 0;
+    if (args == NULL) {
+        st = spex_error_set(err, SPEX_EINTERNAL, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--values") == 0) {
+            if (i + 1 >= argc) {
+                st = spex_error_set(err, SPEX_EUSAGE, "--values needs the filled plan file");
+                goto out;
+            }
+            values = argv[++i];
+        } else if (strncmp(argv[i], "--values=", 9) == 0) {
+            values = argv[i] + 9;
+        } else {
+            if (strcmp(argv[i], "--set") == 0 || strcmp(argv[i], "-s") == 0 ||
+                strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0)
+                if (i + 1 < argc)
+                    args[nargs++] = argv[i++]; /* keep an option's value with it */
+            args[nargs++] = argv[i];
+        }
+    }
+    if (values == NULL || values[0] == '\0') {
+        st = spex_error_set(err, SPEX_EUSAGE,
+                            "decode needs the filled plan: --values PLAN.h5 (see spex --help)");
+        goto out;
+    }
+    size_t len = strlen("oracle.values=") + strlen(values) + 1;
+    set_values = malloc(len);
+    if (set_values == NULL) {
+        st = spex_error_set(err, SPEX_EINTERNAL, "out of memory");
+        goto out;
+    }
+    snprintf(set_values, len, "oracle.values=%s", values);
+    /* Last, so that they win over the study and any --set. */
+    args[nargs++] = "--set";
+    args[nargs++] = "oracle.kind=hdf5";
+    args[nargs++] = "--set";
+    args[nargs++] = set_values;
+    st = cmd_run(comm, nargs, args, err);
+out:
+    free(set_values);
+    free(args);
     return st;
 }
 
@@ -332,6 +456,10 @@ int main(int argc, char **argv)
             spex_config_print_keys(stdout);
     } else if (strcmp(cmd, "run") == 0) {
         st = cmd_run(comm, argc - 2, argv + 2, &err);
+    } else if (strcmp(cmd, "plan") == 0) {
+        st = cmd_plan(comm, argc - 2, argv + 2, &err);
+    } else if (strcmp(cmd, "decode") == 0) {
+        st = cmd_decode(comm, argc - 2, argv + 2, &err);
     } else if (strcmp(cmd, "show") == 0) {
         /* Reading is serial: rank 0 alone. */
         if (rank == 0)
@@ -341,7 +469,9 @@ int main(int argc, char **argv)
         st = spex_error_set(&err, SPEX_EUSAGE, "unknown command '%s' (see spex --help)", cmd);
     }
     st = spex_error_agree(comm, &err) != SPEX_OK ? err.code : st;
-    if (st != SPEX_OK && rank == 0 && err.msg[0])
+    if (st == SPEX_EINTERRUPTED && rank == 0)
+        fprintf(stderr, "spex: %s\n", err.msg);
+    else if (st != SPEX_OK && rank == 0 && err.msg[0])
         fprintf(stderr, "spex: error: %s\n", err.msg);
     MPI_Finalize();
     return (int)st;

@@ -15,7 +15,9 @@
  * Failures to load (no file, not a plugin, another ABI) are usage errors
  * naming the path; the plugin's own failures carry its message, its name
  * and the rank.  create is collective only for the node-local rank; the
- * caller (spex_oracle_create) agrees errors across ranks.
+ * caller (spex_oracle_create) agrees errors across ranks.  A plugin runs
+ * inside spex: there is no timeout, and a crash in it ends the rank (use
+ * the exec backend for isolation).
  */
 #include <dlfcn.h>
 #include <math.h>
@@ -31,6 +33,7 @@ typedef struct plugin_state {
     void *handle;             /* from dlopen */
     const spex_plugin *api;   /* the plugin's exported struct */
     void *pstate;             /* the plugin's own state from init */
+    int ran_init;             /* init was called: the plugin's code has run */
     int initialized;          /* init succeeded: destroy is owed */
     int rank;
     size_t mask_bytes, max_batch;
@@ -76,7 +79,12 @@ static void plugin_destroy(spex_oracle *o)
     if (s != NULL) {
         if (s->initialized && s->api->destroy != NULL)
             s->api->destroy(s->pstate);
-        if (s->handle != NULL)
+        /* No dlclose once init has run: a plugin's libraries may leave
+         * threads behind (an OpenMP pool, a CUDA runtime), and unmapping
+         * code they may still run is a classic crash at exit.  The object
+         * stays loaded until the process ends; loading it again only takes
+         * a reference. */
+        if (s->handle != NULL && !s->ran_init)
             dlclose(s->handle);
         free(s->bytes);
         free(s);
@@ -194,6 +202,7 @@ spex_status spex_oracle_plugin_create(MPI_Comm comm, const spex_config *cfg, spe
     ctx.seed = (uint64_t)(cfg->oracle_seed >= 0 ? cfg->oracle_seed : cfg->seed);
     ctx.args = cfg->plugin_args;
     s->errbuf[0] = '\0';
+    s->ran_init = 1;
     int rc = s->api->init(&s->pstate, &ctx, s->errbuf, sizeof s->errbuf);
     if (rc != 0) {
         /* The plugin may say whose fault it is; anything else is its own. */

@@ -167,6 +167,7 @@ spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     spex_design *d = NULL;
     double *sig = NULL;
     spex_spectrum peeled;
+    char *study_text = NULL;
     spex_spectrum_init(&peeled);
     int rank, size;
     MPI_Comm_rank(comm, &rank);
@@ -219,7 +220,23 @@ spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
 
     /* ---- evaluate ---- */
     t0 = spex_now();
-    SPEX_CHECK(spex_eval_signals(comm, d, &L, o, cfg->batch, sig, log, err));
+    /* The checkpoint: the study's own identity is its effective text. */
+    char ckpath[SPEX_PATH_MAX + 8];
+    if (cfg->checkpoint[0] == '\0')
+        snprintf(ckpath, sizeof ckpath, "%s.ckpt", cfg->output);
+    else
+        snprintf(ckpath, sizeof ckpath, "%s", cfg->checkpoint);
+    study_text = spex_config_dump(cfg);
+    if (study_text == NULL)
+        spex_error_set(err, SPEX_EINTERNAL, "out of memory");
+    SPEX_CHECK(spex_error_agree(comm, err));
+    spex_ckpt ck = {ckpath, study_text, cfg->checkpoint_interval, 0};
+    /* "none" (possibly resolved against the study's directory) turns it off. */
+    const char *base = strrchr(cfg->checkpoint, '/');
+    int use_ck = strcmp(base ? base + 1 : cfg->checkpoint, "none") != 0;
+    SPEX_CHECK(spex_eval_signals(comm, d, &L, o, cfg->batch, sig, use_ck ? &ck : NULL, log, err));
+    res->resumed_queries = use_ck ? ck.resumed : 0;
+    snprintf(res->checkpoint, sizeof res->checkpoint, "%s", use_ck ? ckpath : "");
     res->stage_seconds[SPEX_STAGE_EVALUATE] = spex_now() - t0;
 
     /* ---- transform ---- */
@@ -292,6 +309,7 @@ spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     SPEX_CHECK(spex_run_stamp(comm, res, err));
 out:
     free(sig);
+    free(study_text);
     spex_spectrum_free(&peeled);
     spex_design_destroy(d);
     return spex_error_agree(comm, err);

@@ -20,7 +20,7 @@
 #define SPEX_PATH_MAX 4096
 #define SPEX_NAME_MAX 128
 #define SPEX_MAX_ORDER 16 /* largest interaction order spex decodes */
-#define SPEX_CONFIG_KEYS_MAX 64 /* rows the key table may have (key_line[]) */
+#define SPEX_CONFIG_KEYS_MAX 96 /* rows the key table may have (key_line[]) */
 /* key_line[] of a required key nobody has given yet. */
 #define SPEX_KEY_UNSET INT_MIN
 
@@ -38,12 +38,22 @@ typedef enum { SPEX_BASIS_FOURIER = 0, SPEX_BASIS_MOBIUS = 1 } spex_basis;
 typedef enum { SPEX_METHOD_SPEX = 0, SPEX_METHOD_PROXYSPEX = 1 } spex_method_name;
 typedef enum { SPEX_DELAYS_BCH = 0, SPEX_DELAYS_IDENTITY = 1 } spex_delays_kind;
 typedef enum { SPEX_REFINE_NONE = 0, SPEX_REFINE_OLS = 1, SPEX_REFINE_RIDGE = 2 } spex_refine_name;
+/* XGBoost oracles (doc/oracles-xgboost.md). */
+typedef enum { SPEX_XGB_MARGIN = 0, SPEX_XGB_PROBABILITY = 1 } spex_xgb_output;
+typedef enum {
+    SPEX_XGB_PREDICTION = 0,
+    SPEX_XGB_SQUARED_ERROR = 1,
+    SPEX_XGB_LOGLOSS = 2
+} spex_xgb_metric;
+typedef enum { SPEX_XGB_AUTO = 0, SPEX_XGB_NATIVE = 1, SPEX_XGB_XGBOOST = 2 } spex_xgb_engine;
 
 typedef struct spex_config {
     /* [study] */
     char study_name[SPEX_NAME_MAX];
     int64_t seed;                 /* >= 0 */
     char output[SPEX_PATH_MAX];   /* result file */
+    char checkpoint[SPEX_PATH_MAX]; /* "" = <output>.ckpt; "none" = off */
+    double checkpoint_interval;   /* seconds; 0 = only on signals */
     /* [features] */
     int n;                        /* 1 .. 2^21 - 1 */
     char names[SPEX_PATH_MAX];    /* file, one feature name per line; "" none */
@@ -65,6 +75,24 @@ typedef struct spex_config {
     double timeout;               /* exec: seconds per batch */
     char plugin[SPEX_PATH_MAX];   /* plugin: shared object */
     char plugin_args[SPEX_PATH_MAX]; /* plugin: text for its init */
+    char values[SPEX_PATH_MAX];   /* hdf5: the filled plan file (doc/two-phase.md) */
+    char model[SPEX_PATH_MAX];    /* xgboost, xgboost-trees: model file */
+    char data[SPEX_PATH_MAX];     /* xgboost*: CSV or HDF5 data file */
+    char dataset[SPEX_NAME_MAX];  /* xgboost*: HDF5 feature dataset */
+    char label[SPEX_NAME_MAX];    /* xgboost*: label column / dataset; "" none */
+    char test[SPEX_PATH_MAX];     /* xgboost-train: test rows */
+    int64_t instance;             /* xgboost: explained row; -train: test row */
+    char baseline[SPEX_NAME_MAX]; /* xgboost: row index, mean, interventional */
+    int64_t background;           /* xgboost: background rows; 0 = all */
+    spex_xgb_output xgb_output;   /* xgboost*: margin or probability */
+    int xgb_class;                /* xgboost*: output of this class */
+    spex_xgb_metric metric;       /* xgboost*: prediction or loss */
+    spex_xgb_engine engine;       /* xgboost: tree walker or XGBoost */
+    int tree_group;               /* xgboost-trees: boosting rounds per feature */
+    int train_rounds;             /* xgboost-train: boosting rounds */
+    int train_depth;              /* xgboost-train: max_depth */
+    double train_eta;             /* xgboost-train: learning rate */
+    char train_objective[SPEX_NAME_MAX]; /* xgboost-train: objective */
     /* [method] */
     spex_method_name method;
     int max_order;                /* t: largest order decoded */

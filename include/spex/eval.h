@@ -10,6 +10,7 @@
 #include <mpi.h>
 #include <stddef.h>
 
+#include "spex/ckpt.h"
 #include "spex/design.h"
 #include "spex/error.h"
 #include "spex/log.h"
@@ -26,10 +27,13 @@ int spex_partition_owner(size_t total, int size, size_t i);
 /* Collective on comm.  Evaluates this rank's part of the design (layout L:
  * slice [a, b) of signals [s_lo, s_hi)) into sig (spex_layout_count(L)
  * values, signal-major, l fastest), at most batch masks per oracle call.
- * Progress (whole-job counts) goes to log.  Errors are agreed across ranks
- * before returning. */
+ * With a checkpoint ck (may be NULL): resumes from it, saves it every
+ * ck->interval seconds, and on SIGTERM/SIGUSR1/SIGINT (signal.h) every rank
+ * finishes its batch, the checkpoint is written and SPEX_EINTERRUPTED (75)
+ * returned.  Progress (whole-job counts) goes to log.  Errors are agreed
+ * across ranks before returning. */
 spex_status spex_eval_signals(MPI_Comm comm, const spex_design *d, const spex_layout *L,
-                              spex_oracle *o, int batch, double *sig, const spex_log *log,
-                              spex_error *err);
+                              spex_oracle *o, int batch, double *sig, spex_ckpt *ck,
+                              const spex_log *log, spex_error *err);
 
 #endif

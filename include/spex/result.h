@@ -36,6 +36,8 @@ typedef struct spex_result {
     double wall_seconds;
     double faithfulness_r2;  /* NaN when not measured */
     uint64_t test_queries;   /* evaluations spent on faithfulness */
+    uint64_t resumed_queries; /* queries taken from a checkpoint instead of evaluated */
+    char checkpoint[4104];   /* checkpoint file used ("" none); removed after the write */
     double r2_peeled;        /* R^2 of the peeled estimates before refinement (NaN: none) */
     char refine[16];         /* "none", "ols" or "ridge" */
     int b, groups, delays_count; /* design: log2 bins, C, P+1 */
