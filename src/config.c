@@ -68,6 +68,9 @@ static const char *const METHODS[] = {"spex", "proxyspex", NULL};
 static const char *const DELAYS[] = {"bch", "identity", NULL};
 static const char *const REFINES[] = {"none", "ols", "ridge", NULL};
 static const char *const NONE_CHOICE[] = {"none", NULL}; /* doubles that may be off */
+static const char *const XGB_OUTPUTS[] = {"margin", "probability", NULL};
+static const char *const XGB_METRICS[] = {"prediction", "squared_error", "logloss", NULL};
+static const char *const XGB_ENGINES[] = {"auto", "native", "xgboost", NULL};
 
 /* Enum fields are read and written as int, and choices[] is indexed by the
  * C value. */
@@ -87,6 +90,14 @@ _Static_assert(SPEX_REFINE_NONE == 0 && SPEX_REFINE_OLS == 1 && SPEX_REFINE_RIDG
                "REFINES[] order");
 _Static_assert(sizeof(spex_refine_name) == sizeof(int), "enum field is an int");
 _Static_assert(SPEX_DELAYS_BCH == 0 && SPEX_DELAYS_IDENTITY == 1, "DELAYS[] order");
+_Static_assert(sizeof(spex_xgb_output) == sizeof(int) && sizeof(spex_xgb_metric) == sizeof(int) &&
+                   sizeof(spex_xgb_engine) == sizeof(int),
+               "enum field is an int");
+_Static_assert(SPEX_XGB_MARGIN == 0 && SPEX_XGB_PROBABILITY == 1, "XGB_OUTPUTS[] order");
+_Static_assert(SPEX_XGB_PREDICTION == 0 && SPEX_XGB_SQUARED_ERROR == 1 && SPEX_XGB_LOGLOSS == 2,
+               "XGB_METRICS[] order");
+_Static_assert(SPEX_XGB_AUTO == 0 && SPEX_XGB_NATIVE == 1 && SPEX_XGB_XGBOOST == 2,
+               "XGB_ENGINES[] order");
 
 #define FIELD(f) offsetof(spex_config, f), sizeof(((spex_config *)0)->f)
 #define NO_RANGE 0, 0, false
@@ -125,7 +136,7 @@ static const key_def KEYS[] = {
     {"oracle", "coef_max", KEY_DOUBLE, FIELD(coef_max), "2.0", 0, INFINITY, true, NULL,
      "sparse, generated: largest |coefficient|"},
     {"oracle", "seed", KEY_INT64, FIELD(oracle_seed), "-1", -1, INFINITY, false, NULL,
-     "sparse, generated: seed of the terms; -1: study.seed"},
+     "sparse, generated: seed of the terms; xgboost-train: training seed; -1: study.seed"},
     {"oracle", "noise_sigma", KEY_DOUBLE, FIELD(noise_sigma), "0", 0, INFINITY, false, NULL,
      "sparse: standard deviation of Gaussian noise added to each value"},
     {"oracle", "snr_db", KEY_DOUBLE, FIELD(snr_db), "none", -100, 300, false, NONE_CHOICE,
@@ -146,6 +157,42 @@ static const key_def KEYS[] = {
      "plugin: text handed to the plugin's init function"},
     {"oracle", "values", KEY_PATH, FIELD(values), "", NO_RANGE, NULL,
      "hdf5: plan file whose values were filled in (spex plan, then spex decode --values)"},
+    {"oracle", "model", KEY_PATH, FIELD(model), "", NO_RANGE, NULL,
+     "xgboost, xgboost-trees: XGBoost model file (JSON, UBJSON or binary, from save_model)"},
+    {"oracle", "data", KEY_PATH, FIELD(data), "", NO_RANGE, NULL,
+     "xgboost*: CSV (header line) or HDF5 rows: instance and background / training rows / "
+     "validation rows"},
+    {"oracle", "dataset", KEY_STRING, FIELD(dataset), "X", NO_RANGE, NULL,
+     "xgboost*, HDF5 data files: the 2-D dataset of feature values"},
+    {"oracle", "label", KEY_STRING, FIELD(label), "", NO_RANGE, NULL,
+     "xgboost*: label column (CSV) or 1-D dataset (HDF5), not a feature; empty: no labels"},
+    {"oracle", "test", KEY_PATH, FIELD(test), "", NO_RANGE, NULL,
+     "xgboost-train: file of test rows, same columns as oracle.data"},
+    {"oracle", "instance", KEY_INT64, FIELD(instance), "0", 0, INFINITY, false, NULL,
+     "xgboost: row of oracle.data explained; xgboost-train: row of oracle.test predicted"},
+    {"oracle", "baseline", KEY_STRING, FIELD(baseline), "mean", NO_RANGE, NULL,
+     "xgboost: masked features take: a row index of oracle.data, mean (column means of the "
+     "background) or interventional (value averaged over background rows)"},
+    {"oracle", "background", KEY_INT64, FIELD(background), "0", 0, INFINITY, false, NULL,
+     "xgboost: background = the first this many rows of oracle.data; 0: all rows"},
+    {"oracle", "output", KEY_ENUM, FIELD(xgb_output), "margin", NO_RANGE, XGB_OUTPUTS,
+     "xgboost*: model output used: margin (raw score) or probability (objective's transform)"},
+    {"oracle", "class", KEY_INT, FIELD(xgb_class), "0", 0, 1000000, false, NULL,
+     "xgboost*: multi-class models: the class whose output is the value"},
+    {"oracle", "metric", KEY_ENUM, FIELD(metric), "prediction", NO_RANGE, XGB_METRICS,
+     "xgboost*: value of a query: the prediction, or its squared_error or logloss vs the label"},
+    {"oracle", "engine", KEY_ENUM, FIELD(engine), "auto", NO_RANGE, XGB_ENGINES,
+     "xgboost: native (tree walk on bit masks, checked against XGBoost), xgboost, or auto"},
+    {"oracle", "tree_group", KEY_INT, FIELD(tree_group), "1", 1, 1000000000, false, NULL,
+     "xgboost-trees: boosting rounds per feature"},
+    {"oracle", "train_rounds", KEY_INT, FIELD(train_rounds), "10", 1, 1000000, false, NULL,
+     "xgboost-train: boosting rounds per query"},
+    {"oracle", "train_depth", KEY_INT, FIELD(train_depth), "3", 1, 64, false, NULL,
+     "xgboost-train: max_depth of the trees"},
+    {"oracle", "train_eta", KEY_DOUBLE, FIELD(train_eta), "0.3", 0, 1, true, NULL,
+     "xgboost-train: learning rate (eta)"},
+    {"oracle", "train_objective", KEY_STRING, FIELD(train_objective), "reg:squarederror",
+     NO_RANGE, NULL, "xgboost-train: XGBoost objective (reg:squarederror, binary:logistic, ...)"},
 
     {"method", "name", KEY_ENUM, FIELD(method), NULL, NO_RANGE, METHODS,
      "recovery method"},
