@@ -902,7 +902,9 @@ spex_status spex_config_finish(spex_config *cfg, spex_error *err)
         return spex_error_set(err, SPEX_EUSAGE,
                               "%s: oracle.coef_min (%g) exceeds oracle.coef_max (%g)", origin,
                               cfg->coef_min, cfg->coef_max);
-    if (cfg->oracle_max_order > cfg->n)
+    /* The generated-spectrum keys concern the sparse oracle only. */
+    bool sparse = cfg->oracle_kind == SPEX_ORACLE_SPARSE;
+    if (sparse && cfg->oracle_max_order > cfg->n)
         return spex_error_set(err, SPEX_EUSAGE,
                               "%s: oracle.max_order (%d) exceeds features.n (%d)", origin,
                               cfg->oracle_max_order, cfg->n);
@@ -914,7 +916,7 @@ spex_status spex_config_finish(spex_config *cfg, spex_error *err)
     if (cfg->b > cfg->n)
         return spex_error_set(err, SPEX_EUSAGE, "%s: method.b (%d) exceeds features.n (%d)",
                               origin, cfg->b, cfg->n);
-    if (cfg->spectrum[0] == '\0') {
+    if (sparse && cfg->spectrum[0] == '\0') {
         long long avail = count_interactions(cfg->n, cfg->oracle_max_order, 1000000000000LL);
         if (cfg->terms > avail)
             return spex_error_set(err, SPEX_EUSAGE,

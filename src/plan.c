@@ -587,13 +587,14 @@ static spex_status pr_open(plan_reader *rd, hid_t *fid)
         H5Pset_file_locking(fapl, 1, 1);
 #endif
     *fid = H5Fopen(rd->path, H5F_ACC_RDONLY, fapl >= 0 ? fapl : H5P_DEFAULT);
+    /* Before any other call: a successful HDF5 call clears the stack. */
+    if (*fid < 0)
+        spex_error_set(rd->err, SPEX_EINPUT,
+                       "'%s' cannot be opened as HDF5: truncated or damaged? (%s)", rd->path,
+                       h5_detail(detail));
     if (fapl >= 0)
         H5Pclose(fapl);
-    if (*fid < 0)
-        return spex_error_set(rd->err, SPEX_EINPUT,
-                              "'%s' cannot be opened as HDF5: truncated or damaged? (%s)",
-                              rd->path, h5_detail(detail));
-    return SPEX_OK;
+    return *fid < 0 ? rd->err->code : SPEX_OK;
 }
 
 /* A scalar numeric root attribute, converted to mtype (class cls). */

@@ -814,7 +814,7 @@ static void assert_table_aligned(const char *text, int rows)
     const char *head = strstr(text, "rank  order");
     CU_ASSERT_FATAL(head != NULL);
     const char *eol = strchr(head, '\n');
-    const char *col = strstr(head, "coefficient");
+    const char *col = strstr(head, "value");
     CU_ASSERT_FATAL(eol != NULL && col != NULL && col < eol);
     size_t at = (size_t)(col - head);
     const char *line = eol + 1;
