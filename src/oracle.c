@@ -78,6 +78,7 @@ spex_status spex_oracle_create(MPI_Comm comm, const spex_config *cfg, spex_oracl
         *out = NULL;
         return err->code;
     }
+    MPI_Comm_rank(comm, &(*out)->rank);
     return st;
 }
 
@@ -96,7 +97,8 @@ spex_status spex_oracle_eval(spex_oracle *o, size_t count, const uint64_t *masks
     for (size_t i = 0; i < count; i++)
         if (!isfinite(values[i]))
             return spex_error_set(err, SPEX_EORACLE,
-                                  "%s oracle returned %g for query %llu (values must be finite)",
-                                  o->kind, values[i], (unsigned long long)(first_id + i));
+                                  "%s oracle returned %g for query %llu on rank %d (values must "
+                                  "be finite)",
+                                  o->kind, values[i], (unsigned long long)(first_id + i), o->rank);
     return SPEX_OK;
 }

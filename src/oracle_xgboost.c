@@ -387,6 +387,13 @@ static spex_status table_read(const spex_config *cfg, const char *path, const ch
 
 /* ---- the model ------------------------------------------------------------ */
 
+/* One tree node, packed so that a walk touches one cache line per level. */
+typedef struct xgb_node {
+    int32_t left, right; /* children in the same tree; left = -1: a leaf */
+    int32_t feat;        /* split feature */
+    float cond;          /* split threshold; the value of a leaf */
+} xgb_node;
+
 /* What XGBoost does to a margin to make its "value" prediction. */
 typedef enum { XF_IDENTITY, XF_SIGMOID, XF_EXP, XF_SOFTMAX, XF_UNKNOWN } xgb_transform;
 
@@ -405,9 +412,8 @@ typedef struct xgb_model {
      * left = -1 and its value in cond. */
     int32_t *tree_start; /* ntrees + 1 */
     int32_t *tree_group; /* ntrees: output group (class) of each tree */
-    int32_t *left, *right, *feat;
-    float *cond;
-    uint8_t *dleft;
+    xgb_node *node;
+    uint8_t *dleft;      /* a missing value goes left */
     int nnames;
     char **names;      /* feature names stored in the model, or NULL */
 } xgb_model;
@@ -418,10 +424,7 @@ static void model_free(xgb_model *m)
         XGBoosterFree(m->h);
     free(m->tree_start);
     free(m->tree_group);
-    free(m->left);
-    free(m->right);
-    free(m->feat);
-    free(m->cond);
+    free(m->node);
     free(m->dleft);
     for (int i = 0; i < m->nnames; i++)
         free(m->names[i]);
@@ -484,8 +487,7 @@ static const cJSON *jarray(const cJSON *o, const char *name, int n)
 
 /* Every node reached exactly once from the root: no cycles, no sharing, no
  * index out of range, so a walk ends within num_nodes steps. */
-static bool tree_is_valid(const int32_t *left, const int32_t *right, int nodes, int32_t *stack,
-                          uint8_t *seen)
+static bool tree_is_valid(const xgb_node *node, int nodes, int32_t *stack, uint8_t *seen)
 {
     int top = 0;
     memset(seen, 0, (size_t)nodes);
@@ -495,12 +497,12 @@ static bool tree_is_valid(const int32_t *left, const int32_t *right, int nodes, 
         if (k < 0 || k >= nodes || seen[k])
             return false;
         seen[k] = 1;
-        if (left[k] == -1)
+        if (node[k].left == -1)
             continue;
         if (top + 2 > nodes + 1)
             return false;
-        stack[top++] = left[k];
-        stack[top++] = right[k];
+        stack[top++] = node[k].left;
+        stack[top++] = node[k].right;
     }
     return true;
 }
@@ -543,15 +545,11 @@ static spex_status model_flatten(xgb_model *m, const cJSON *model, const char *p
                               total);
     m->tree_start = malloc(((size_t)m->ntrees + 1) * sizeof *m->tree_start);
     m->tree_group = malloc(((size_t)m->ntrees + 1) * sizeof *m->tree_group);
-    m->left = malloc((total + 1) * sizeof *m->left);
-    m->right = malloc((total + 1) * sizeof *m->right);
-    m->feat = malloc((total + 1) * sizeof *m->feat);
-    m->cond = malloc((total + 1) * sizeof *m->cond);
+    m->node = malloc((total + 1) * sizeof *m->node);
     m->dleft = malloc(total + 1);
     stack = malloc(((size_t)maxnodes + 2) * sizeof *stack);
     seen = malloc((size_t)maxnodes);
-    if (!m->tree_start || !m->tree_group || !m->left || !m->right || !m->feat || !m->cond ||
-        !m->dleft || !stack || !seen) {
+    if (!m->tree_start || !m->tree_group || !m->node || !m->dleft || !stack || !seen) {
         st = spex_error_set(err, SPEX_EINTERNAL, "out of memory reading %zu tree nodes", total);
         goto out;
     }
@@ -584,10 +582,11 @@ static spex_status model_flatten(xgb_model *m, const cJSON *model, const char *p
             }
             if (cJSON_IsArray(ty) && cJSON_GetArraySize(ty) == nn)
                 jnumber(cJSON_GetArrayItem(ty, k), &type);
-            m->left[at + (size_t)k] = l < 0 ? -1 : (int32_t)l;
-            m->right[at + (size_t)k] = r < 0 ? -1 : (int32_t)r;
-            m->feat[at + (size_t)k] = (int32_t)f;
-            m->cond[at + (size_t)k] = (float)c;
+            xgb_node *nd = &m->node[at + (size_t)k];
+            nd->left = l < 0 ? -1 : (int32_t)l;
+            nd->right = r < 0 ? -1 : (int32_t)r;
+            nd->feat = (int32_t)f;
+            nd->cond = (float)c;
             m->dleft[at + (size_t)k] = d != 0;
             if (l >= 0 && (type != 0 || f < 0 || f >= m->num_feature) && m->walkable) {
                 m->walkable = false;
@@ -595,7 +594,7 @@ static spex_status model_flatten(xgb_model *m, const cJSON *model, const char *p
                          type != 0 ? "a categorical split" : "a split on an unknown feature", t);
             }
         }
-        if (m->walkable && !tree_is_valid(m->left + at, m->right + at, nn, stack, seen)) {
+        if (m->walkable && !tree_is_valid(m->node + at, nn, stack, seen)) {
             m->walkable = false;
             snprintf(m->why_not, sizeof m->why_not, "tree %d is not a proper tree", t);
         }
@@ -927,18 +926,18 @@ static void walk_margins(const xgb_model *m, const float *margin0, const uint64_
     for (int g = 0; g < m->groups; g++)
         out[g] = margin0[g];
     for (int t = 0; t < m->ntrees; t++) {
-        size_t off = (size_t)m->tree_start[t];
-        int32_t k = 0;
-        while (m->left[off + (size_t)k] >= 0) {
-            size_t node = off + (size_t)k;
-            int f = m->feat[node];
+        const xgb_node *tree = m->node + m->tree_start[t], *nd = tree;
+        while (nd->left >= 0) {
+            int f = nd->feat;
             float v = spex_mask_get(mask, f) ? x[f] : b[f];
+            int32_t k;
             if (isnan(v))
-                k = m->dleft[node] ? m->left[node] : m->right[node];
+                k = m->dleft[nd - m->node] ? nd->left : nd->right;
             else
-                k = v < m->cond[node] ? m->left[node] : m->right[node];
+                k = v < nd->cond ? nd->left : nd->right;
+            nd = tree + k;
         }
-        out[m->tree_group[t]] += m->cond[off + (size_t)k];
+        out[m->tree_group[t]] += nd->cond;
     }
 }
 
@@ -1555,14 +1554,14 @@ static spex_status trees_cache(trees_state *s, const float *x, const char *path,
             for (size_t t = 0; t < T; t++) {
                 double id = res[r * T + t];
                 int32_t nodes = m->tree_start[t + 1] - m->tree_start[t];
-                if (!(id >= 0 && id < nodes) || m->left[m->tree_start[t] + (int32_t)id] != -1) {
+                if (!(id >= 0 && id < nodes) || m->node[m->tree_start[t] + (int32_t)id].left != -1) {
                     st = spex_error_set(err, SPEX_EINPUT,
                                         "oracle.model = '%s': XGBoost's leaf %g of tree %zu is not "
                                         "a leaf of the model",
                                         path, id, t);
                     goto out;
                 }
-                s->leaf[r * T + t] = m->cond[m->tree_start[t] + (int32_t)id];
+                s->leaf[r * T + t] = m->node[m->tree_start[t] + (int32_t)id].cond;
             }
     }
     int width = m->groups;

@@ -25,6 +25,7 @@ worker write its rows to a file of its own and copy them in afterwards.
 Needs h5py and numpy (Debian: python3-h5py, python3-numpy, for /usr/bin/python3).
 """
 import argparse
+import signal
 import sys
 
 import h5py
@@ -80,21 +81,33 @@ def spectrum_evaluator(terms, basis):
     return evaluate
 
 
-def fill(path, evaluate, rows_per_block=65536, verbose=True):
+def fill(path, evaluate, rows_per_block=65536, verbose=True, resume=False):
     """Evaluates every mask of the plan (queries and test masks) in blocks and
-    writes the values in place."""
+    writes the values in place.  resume: skip blocks already filled (finite),
+    so that a job stopped at its time limit can be run again."""
+    # A batch system stops a job with SIGTERM (or USR1 with --signal): leave
+    # through the `with` below, so that the file is closed properly and the
+    # blocks written so far are kept.
+    for sig in (signal.SIGTERM, signal.SIGUSR1):
+        signal.signal(sig, lambda num, frame: sys.exit("fill-plan: stopped by signal %d; "
+                                                       "run again with --resume" % num))
     with h5py.File(path, "r+") as f:
         if f.attrs.get("format", b"") not in (b"spex-plan", "spex-plan"):
             sys.exit("fill-plan: %s is not a spex plan file" % path)
         n = int(f.attrs["n_features"])
         for part in ("queries", "test"):
             masks, values = f[part + "/masks"], f[part + "/values"]
-            total = masks.shape[0]
+            total, written = masks.shape[0], 0
             for lo in range(0, total, rows_per_block):
                 hi = min(total, lo + rows_per_block)
+                if resume and np.isfinite(values[lo:hi]).all():
+                    continue
                 values[lo:hi] = evaluate(masks[lo:hi])
+                written += hi - lo
+                f.flush()
             if verbose:
-                print("fill-plan: %s: %d /%s values of %d features" % (path, total, part, n))
+                print("fill-plan: %s: wrote %d of %d /%s values (%d features)"
+                      % (path, written, total, part, n))
 
 
 def main():
@@ -104,6 +117,7 @@ def main():
     ap.add_argument("--spectrum", required=True, help="spectrum file: 'coef i j ...' per line")
     ap.add_argument("--basis", choices=("fourier", "mobius"), default="fourier")
     ap.add_argument("--rows", type=int, default=65536, help="masks per block (default 65536)")
+    ap.add_argument("--resume", action="store_true", help="skip blocks already filled")
     ap.add_argument("-q", "--quiet", action="store_true")
     a = ap.parse_args()
     try:
@@ -112,7 +126,7 @@ def main():
     except (OSError, KeyError) as e:
         sys.exit("fill-plan: cannot read %s: %s" % (a.plan, e))
     fill(a.plan, spectrum_evaluator(read_spectrum(a.spectrum, n), a.basis),
-         max(1, a.rows), not a.quiet)
+         max(1, a.rows), not a.quiet, a.resume)
 
 
 if __name__ == "__main__":

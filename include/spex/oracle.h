@@ -20,6 +20,7 @@ typedef struct spex_oracle spex_oracle;
 
 struct spex_oracle {
     int n;            /* features */
+    int rank;         /* rank in the creating communicator, for messages */
     size_t words;     /* words per mask */
     const char *kind; /* "sparse", ... */
     void *state;
