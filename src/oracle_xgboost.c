@@ -884,6 +884,14 @@ static spex_status check_columns(const xgb_model *m, const xgb_table *t, const c
 
 /* ---- xgboost: feature attribution ------------------------------------------ */
 
+/* A node with both decisions taken in advance for one instance and one
+ * baseline row: child[bit of feat] (absolute indices); feat -1: a leaf. */
+typedef struct xgb_fast {
+    int32_t feat;
+    int32_t child[2];
+    float leaf;
+} xgb_fast;
+
 typedef struct feat_state {
     xgb_model model;
     xgb_value val;
@@ -896,6 +904,7 @@ typedef struct feat_state {
     float *margin0;    /* model.groups: base margin (native) */
     float *pred;       /* width scratch (native) */
     double *dpred;     /* width scratch */
+    xgb_fast *fast;    /* K = 1: the trees with decisions precomputed */
     float *rows;       /* chunk x K x n floats (xgboost engine) */
     float *out;        /* chunk x K x width (xgboost engine) */
     size_t chunk;      /* masks per XGBoost call */
@@ -911,11 +920,21 @@ static void feat_destroy(spex_oracle *o)
         free(s->margin0);
         free(s->pred);
         free(s->dpred);
+        free(s->fast);
         free(s->rows);
         free(s->out);
         free(s);
     }
     free(o);
+}
+
+/* The direction XGBoost takes at node k for feature value v. */
+static int32_t go(const xgb_model *m, size_t k, float v)
+{
+    const xgb_node *nd = &m->node[k];
+    if (isnan(v))
+        return m->dleft[k] ? nd->left : nd->right;
+    return v < nd->cond ? nd->left : nd->right;
 }
 
 /* Margins of the row (kept: x, masked: b) into out[groups], as XGBoost sums
@@ -929,15 +948,49 @@ static void walk_margins(const xgb_model *m, const float *margin0, const uint64_
         const xgb_node *tree = m->node + m->tree_start[t], *nd = tree;
         while (nd->left >= 0) {
             int f = nd->feat;
-            float v = spex_mask_get(mask, f) ? x[f] : b[f];
-            int32_t k;
-            if (isnan(v))
-                k = m->dleft[nd - m->node] ? nd->left : nd->right;
-            else
-                k = v < nd->cond ? nd->left : nd->right;
-            nd = tree + k;
+            nd = tree + go(m, (size_t)(nd - m->node), spex_mask_get(mask, f) ? x[f] : b[f]);
         }
         out[m->tree_group[t]] += nd->cond;
+    }
+}
+
+/* With one baseline row every split's two outcomes are known in advance,
+ * so a walk is a chain of mask bits. */
+static xgb_fast *fast_build(const xgb_model *m, const float *x, const float *b)
+{
+    size_t total = (size_t)m->tree_start[m->ntrees];
+    xgb_fast *fast = malloc((total ? total : 1) * sizeof *fast);
+    if (fast == NULL)
+        return NULL;
+    for (int t = 0; t < m->ntrees; t++) {
+        size_t off = (size_t)m->tree_start[t];
+        for (size_t k = off; k < (size_t)m->tree_start[t + 1]; k++) {
+            const xgb_node *nd = &m->node[k];
+            if (nd->left < 0) {
+                fast[k].feat = -1;
+                fast[k].child[0] = fast[k].child[1] = -1;
+                fast[k].leaf = nd->cond;
+                continue;
+            }
+            fast[k].feat = nd->feat;
+            fast[k].child[0] = (int32_t)off + go(m, k, b[nd->feat]);
+            fast[k].child[1] = (int32_t)off + go(m, k, x[nd->feat]);
+            fast[k].leaf = 0;
+        }
+    }
+    return fast;
+}
+
+static void fast_margins(const xgb_model *m, const xgb_fast *fast, const float *margin0,
+                         const uint64_t *mask, float *out)
+{
+    for (int g = 0; g < m->groups; g++)
+        out[g] = margin0[g];
+    for (int t = 0; t < m->ntrees; t++) {
+        const xgb_fast *nd = fast + m->tree_start[t];
+        while (nd->feat >= 0)
+            nd = fast + nd->child[spex_mask_get(mask, nd->feat)];
+        out[m->tree_group[t]] += nd->leaf;
     }
 }
 
@@ -948,6 +1001,13 @@ static spex_status feat_eval_native(spex_oracle *o, size_t count, const uint64_t
     const xgb_model *m = &s->model;
     for (size_t i = 0; i < count; i++) {
         const uint64_t *mask = masks + i * o->words;
+        if (s->fast != NULL) {
+            fast_margins(m, s->fast, s->margin0, mask, s->pred);
+            if (s->val.values)
+                apply_transform(m->transform, s->pred, s->val.width);
+            values[i] = value_of_f(&s->val, s->pred, s->dpred, s->label);
+            continue;
+        }
         double acc = 0;
         for (int b = 0; b < s->K; b++) {
             walk_margins(m, s->margin0, mask, s->inst, s->base + (size_t)b * (size_t)s->n, s->pred);
@@ -1030,6 +1090,10 @@ static spex_status native_setup(spex_oracle *o, bool *ok, char *why, size_t whys
     walk_margins(m, s->margin0, masks, s->inst, s->inst, wm);
     for (int g = 0; g < m->groups; g++)
         s->margin0[g] = (float)((double)xm[g] - (double)wm[g]);
+    if (s->K == 1) {
+        s->fast = fast_build(m, s->inst, s->base);
+        SPEX_ALLOC_CHECK(s->fast, err, "precomputed trees");
+    }
 
     /* Mask 0 empty, mask 1 full (set above), the rest random. */
     memset(masks, 0, words * sizeof *masks);

@@ -254,11 +254,12 @@ else
 fi
 
 # ---- 6. USR1 to a running spex: checkpoint, exit 75, requeue, resume ---------------------
-# The default study with 800 us of work per query: 15-20 s of evaluation on
-# two ranks, long enough to interrupt it and to see a progress line.
+# The default study with 800 us of work per query: about 18 s of evaluation
+# on two idle cores, long enough to interrupt it and to see a progress line
+# (every 10 s); batches of 256 queries, so that spex stops within 0.2 s.
 if "$SPEX" keys 2>&1 | grep -q 'study.checkpoint '; then
     SPEX_OUTPUT=ckpt.h5 submit ckpt 300 -n 2 "$JOBS/spex-study.sbatch" \
-        --set oracle.cost_us=800 --set output.test_masks=1000
+        --set oracle.cost_us=800 --set oracle.batch=256 --set output.test_masks=1000
     sent=$(date +%s)
     if wait_log ckpt.log 'queries on 2 ranks' 60; then
         sleep 2
@@ -338,9 +339,11 @@ fi
 BG=$TL_BG JOB=$TL_JOB T0=$TL_T0N
 finish_job
 sig=$(sed -n 's/^stub: USR1 after \([0-9]*\) s/\1/p' timelimit.log | head -1)
+done_at=$(sed -n 's/.*spex exited with 0 at \([0-9:]*\).*/\1/p' timelimit.log | tail -1)
+SECS=$([ -n "$done_at" ] && echo $(($(date -d "$done_at" +%s) - TL_T0)))
 if [ "$RC" = 0 ] && [ -e timelimit.out ] && grep -q "got SIGUSR1" timelimit.log &&
     grep -q "requeued: job $JOB" timelimit.log && grep -q "stub: attempt 1, done" timelimit.log; then
-    pass "time limit 1 min with --signal=B:USR1@50: USR1 forwarded after ${sig:-?} s, exit 75, requeued, second attempt done (job $JOB, $SECS s)"
+    pass "time limit 1 min with --signal=B:USR1@50: USR1 forwarded after ${sig:-?} s, exit 75, requeued, second attempt done ${SECS:-?} s after submission (job $JOB)"
 else
     fail "time limit / USR1 / requeue (exit $RC)"; show timelimit.log 20
 fi
