@@ -869,9 +869,12 @@ static spex_status check_columns(const xgb_model *m, const xgb_table *t, const c
     if (t->cols != m->num_feature)
         return spex_error_set(err, SPEX_EINPUT,
                               "%s = '%s' has %d feature column%s but oracle.model = '%s' has %d "
-                              "features",
+                              "features%s",
                               key, path, t->cols, t->cols == 1 ? "" : "s", model_path,
-                              m->num_feature);
+                              m->num_feature,
+                              t->cols == m->num_feature + 1 && t->y == NULL
+                                  ? " (is one column the label? name it in oracle.label)"
+                                  : "");
     if (t->names != NULL && m->names != NULL)
         for (int j = 0; j < t->cols; j++)
             if (m->names[j][0] != '\0' && strcmp(m->names[j], t->names[j]) != 0)

@@ -18,7 +18,7 @@ Everything is deterministic (fixed seeds, nthread = 1, exact tree method).
   clf.csv              300 rows of 6 continuous features g0..g5 and a binary
                        label (logistic in g0 g1 - g2 + 0.5 g3).
   model-clf.json       binary:logistic, depth 3, 20 rounds, fitted to clf.csv.
-  train.csv, test.csv  8 training rows and 4 test rows of 3 features and a
+  train.csv, test.csv  6 training rows and 4 test rows of 3 features and a
                        label (data attribution: one feature per training row).
 
   make-xgb-example.py [--out DIR]
@@ -86,10 +86,10 @@ def main():
     clf.save_model(out("model-clf.json"))
 
     # Data attribution: a handful of training rows.
-    T = np.round(rng.normal(size=(12, 3)), 3)
-    ty = np.round(T[:, 0] - 0.5 * T[:, 1] * T[:, 2] + 0.1 * rng.normal(size=12), 3)
-    write_csv(out("train.csv"), ["a", "b", "c"], T[:8], ty[:8])
-    write_csv(out("test.csv"), ["a", "b", "c"], T[8:], ty[8:])
+    T = np.round(rng.normal(size=(10, 3)), 3)
+    ty = np.round(T[:, 0] - 0.5 * T[:, 1] * T[:, 2] + 0.1 * rng.normal(size=10), 3)
+    write_csv(out("train.csv"), ["a", "b", "c"], T[:6], ty[:6])
+    write_csv(out("test.csv"), ["a", "b", "c"], T[6:], ty[6:])
 
 
 if __name__ == "__main__":
