@@ -110,7 +110,8 @@ fi
 say "decode: submitting and waiting for the chain to finish"
 # shellcheck disable=SC2086
 SPEX_COMMAND=decode SPEX_OUTPUT=$RESULT sbatch --parsable --wait --job-name=spex-decode \
-    --output="$WORK/decode-%j.out" $decode_opts "$STUDY_JOB" "$@" --values "$PLAN" >"$WORK/.decode-id"
+    --output="$WORK/decode-%j.out" $decode_opts "$STUDY_JOB" "$@" --values "$PLAN" \
+    >"$WORK/.decode-id"
 rc=$?
 decode=$(head -1 "$WORK/.decode-id")
 rm -f "$WORK/.decode-id"

@@ -47,7 +47,8 @@ static void print_usage(FILE *out)
             "                   interaction index: sii, stii, fsii, banzhaf, fbii\n"
             "\n"
             "Exit codes: 0 ok, 1 usage or study, 2 input data, 3 value function, 4 numerical,\n"
-            "5 file i/o, 70 internal.  Documentation: README.md and doc/ in the source tree.\n");
+            "5 file i/o, 70 internal, 75 stopped by a signal (checkpoint written: rerun to\n"
+            "resume).  Documentation: README.md and doc/ in the source tree.\n");
 }
 
 /* Rank 0 reads the study file and broadcasts its text, so that a job of

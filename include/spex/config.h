@@ -105,6 +105,16 @@ typedef struct spex_config {
     double method_sigma;          /* known noise std of f; NaN = estimate */
     int chase;                    /* Chase decoding: least reliable bits flipped */
     int max_terms;                /* peeling cap; 0 = 2 C 2^b */
+    /* [method], proxyspex (doc/proxyspex.md) */
+    int samples;                  /* uniform random masks evaluated; 0 = auto */
+    double holdout;               /* share of samples held out for early stopping */
+    int trees;                    /* most boosting rounds */
+    int depth;                    /* tree depth; 0 = max_order */
+    double learning_rate;         /* XGBoost eta */
+    int early_stopping;           /* rounds without held-out improvement */
+    int threads;                  /* training threads on rank 0; 0 = its CPUs */
+    int keep_terms;               /* non-constant terms refined; 0 = auto */
+    double keep_energy;           /* share of the proxy's non-constant energy kept */
     /* [refine] */
     spex_refine_name refine;
     double ridge_lambda;          /* ridge penalty relative to the query count */
