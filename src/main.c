@@ -211,52 +211,64 @@ static void print_summary(const spex_log *log, const spex_config *cfg, const spe
     }
 }
 
+/* The arguments of `run` and `plan`: [STUDY] [--set k=v ...] [-o FILE] [-q]. */
+typedef struct run_args {
+    const char *study, *output;
+    char **sets; /* argc + 1 slots; owned */
+    int nsets, verbosity;
+} run_args;
+
+/* Local.  Parses args for command cmd ("run", "plan"); the same on every
+ * rank, so errors need no agreement. */
+static spex_status parse_run_args(const char *cmd, int argc, char **argv, run_args *ra,
+                                  spex_error *err)
+{
+    memset(ra, 0, sizeof *ra);
+    ra->verbosity = 1;
+    ra->sets = calloc((size_t)argc + 1, sizeof *ra->sets);
+    if (ra->sets == NULL)
+        return spex_error_set(err, SPEX_EINTERNAL, "out of memory");
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--set") == 0 || strcmp(a, "-s") == 0) {
+            if (i + 1 >= argc)
+                return spex_error_set(err, SPEX_EUSAGE, "%s needs section.key=value", a);
+            ra->sets[ra->nsets++] = argv[++i];
+        } else if (strncmp(a, "--set=", 6) == 0) {
+            ra->sets[ra->nsets++] = argv[i] + 6;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            if (i + 1 >= argc)
+                return spex_error_set(err, SPEX_EUSAGE, "%s needs a file name", a);
+            ra->output = argv[++i];
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            ra->verbosity = 0;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            if (strcmp(cmd, "run") == 0)
+                return spex_error_set(err, SPEX_EUSAGE, "unknown option '%s' (see spex --help)", a);
+            return spex_error_set(err, SPEX_EUSAGE, "unknown option '%s' for %s", a, cmd);
+        } else if (ra->study == NULL) {
+            ra->study = a;
+        } else {
+            return spex_error_set(err, SPEX_EUSAGE, "more than one study file: '%s' and '%s'",
+                                  ra->study, a);
+        }
+    }
+    return SPEX_OK;
+}
+
 static int cmd_run(MPI_Comm comm, int argc, char **argv, spex_error *err)
 {
     spex_status st = SPEX_OK;
-    const char *study = NULL, *output = NULL;
-    char **sets = calloc((size_t)argc + 1, sizeof *sets);
-    int nsets = 0, verbosity = 1;
+    run_args ra;
     spex_config cfg;
     spex_oracle *o = NULL;
     spex_result res;
     spex_result_init(&res);
     spex_log log;
-    if (sets == NULL) {
-        st = spex_error_set(err, SPEX_EINTERNAL, "out of memory");
-        goto out;
-    }
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--set") == 0 || strcmp(a, "-s") == 0) {
-            if (i + 1 >= argc) {
-                st = spex_error_set(err, SPEX_EUSAGE, "%s needs section.key=value", a);
-                goto out;
-            }
-            sets[nsets++] = argv[++i];
-        } else if (strncmp(a, "--set=", 6) == 0) {
-            sets[nsets++] = argv[i] + 6;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            if (i + 1 >= argc) {
-                st = spex_error_set(err, SPEX_EUSAGE, "%s needs a file name", a);
-                goto out;
-            }
-            output = argv[++i];
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            verbosity = 0;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            st = spex_error_set(err, SPEX_EUSAGE, "unknown option '%s' (see spex --help)", a);
-            goto out;
-        } else if (study == NULL) {
-            study = a;
-        } else {
-            st = spex_error_set(err, SPEX_EUSAGE, "more than one study file: '%s' and '%s'", study, a);
-            goto out;
-        }
-    }
-    spex_log_init(&log, comm, verbosity);
+    SPEX_CHECK(parse_run_args("run", argc, argv, &ra, err));
+    spex_log_init(&log, comm, ra.verbosity);
     /* Argument errors are identical on every rank; from here on ranks agree. */
-    SPEX_CHECK(load_study(comm, study, sets, nsets, output, &cfg, err));
+    SPEX_CHECK(load_study(comm, ra.study, ra.sets, ra.nsets, ra.output, &cfg, err));
     spex_log_printf(&log, 1, "spex %s: study '%s' from %s\n", SPEX_VERSION_STRING, cfg.study_name,
                     cfg.origin);
     SPEX_CHECK(spex_oracle_create(comm, &cfg, &o, err));
@@ -286,7 +298,7 @@ static int cmd_run(MPI_Comm comm, int argc, char **argv, spex_error *err)
 out:
     spex_result_free(&res);
     spex_oracle_destroy(o);
-    free(sets);
+    free(ra.sets);
     return st;
 }
 
@@ -295,55 +307,22 @@ out:
 static int cmd_plan(MPI_Comm comm, int argc, char **argv, spex_error *err)
 {
     spex_status st = SPEX_OK;
-    const char *study = NULL, *output = NULL;
-    char **sets = calloc((size_t)argc + 1, sizeof *sets);
-    int nsets = 0, verbosity = 1;
+    run_args ra;
     spex_config cfg;
     spex_log log;
-    if (sets == NULL) {
-        st = spex_error_set(err, SPEX_EINTERNAL, "out of memory");
-        goto out;
-    }
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--set") == 0 || strcmp(a, "-s") == 0) {
-            if (i + 1 >= argc) {
-                st = spex_error_set(err, SPEX_EUSAGE, "%s needs section.key=value", a);
-                goto out;
-            }
-            sets[nsets++] = argv[++i];
-        } else if (strncmp(a, "--set=", 6) == 0) {
-            sets[nsets++] = argv[i] + 6;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            if (i + 1 >= argc) {
-                st = spex_error_set(err, SPEX_EUSAGE, "%s needs a file name", a);
-                goto out;
-            }
-            output = argv[++i];
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            verbosity = 0;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            st = spex_error_set(err, SPEX_EUSAGE, "unknown option '%s' for plan", a);
-            goto out;
-        } else if (study == NULL) {
-            study = a;
-        } else {
-            st = spex_error_set(err, SPEX_EUSAGE, "more than one study file: '%s' and '%s'", study, a);
-            goto out;
-        }
-    }
-    if (output == NULL) {
+    SPEX_CHECK(parse_run_args("plan", argc, argv, &ra, err));
+    if (ra.output == NULL) {
         st = spex_error_set(err, SPEX_EUSAGE, "plan needs the plan file to write: -o PLAN.h5");
         goto out;
     }
-    spex_log_init(&log, comm, verbosity);
+    spex_log_init(&log, comm, ra.verbosity);
     /* study.output stays the result's name: the plan file is not a result. */
-    SPEX_CHECK(load_study(comm, study, sets, nsets, NULL, &cfg, err));
+    SPEX_CHECK(load_study(comm, ra.study, ra.sets, ra.nsets, NULL, &cfg, err));
     spex_log_printf(&log, 1, "spex %s: study '%s' from %s\n", SPEX_VERSION_STRING, cfg.study_name,
                     cfg.origin);
-    SPEX_CHECK(spex_plan_write(comm, &cfg, output, &log, err));
+    SPEX_CHECK(spex_plan_write(comm, &cfg, ra.output, &log, err));
 out:
-    free(sets);
+    free(ra.sets);
     return st;
 }
 
