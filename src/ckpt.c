@@ -5,6 +5,11 @@
  * (fixed-length string): the effective study.  Every rank's values are one
  * hyperslab of /values: its slice [a, b) of each of its signals, that is
  * start s_lo 2^b + a, stride 2^b, count s_hi - s_lo, block b - a.
+ *
+ * Written and read with the helpers of the result and plan files
+ * (h5util.c), with two differences: a checkpoint's errors name only the
+ * checkpoint (why HDF5 failed is not reported), and it is renamed without
+ * an fsync.
  */
 #include "spex/ckpt.h"
 
@@ -14,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "spex/h5util.h"
 
 #define CKPT_FORMAT "spex-checkpoint"
 
@@ -38,22 +45,17 @@ static hid_t ckpt_fapl(MPI_Comm comm)
     return fapl;
 }
 
-/* Reads a fixed-length string dataset into new memory (NULL on failure). */
-static char *read_text(hid_t fid, const char *name)
+/* The study text of a checkpoint (new memory), NULL when /study is not a
+ * single string. */
+static char *read_study(spex_h5r *rd, hid_t fid)
 {
     char *text = NULL;
-    hid_t d = H5Dopen2(fid, name, H5P_DEFAULT);
-    hid_t t = d >= 0 ? H5Dget_type(d) : -1;
-    size_t len = t >= 0 ? H5Tget_size(t) : 0;
-    if (len > 0 && H5Tget_class(t) == H5T_STRING && (text = calloc(len + 1, 1)) != NULL &&
-        H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, text) < 0) {
+    hid_t d = H5Dopen2(fid, "/study", H5P_DEFAULT);
+    if (d >= 0 && spex_h5r_strings(rd, d, 0, "dataset /study", 1, &text) != SPEX_OK) {
         free(text);
         text = NULL;
     }
-    if (t >= 0)
-        H5Tclose(t);
-    if (d >= 0)
-        H5Dclose(d);
+    spex_h5_close_id(&d);
     return text;
 }
 
@@ -74,34 +76,28 @@ spex_status spex_ckpt_load(MPI_Comm comm, spex_ckpt *ck, const spex_design *d,
     if (!exists)
         return SPEX_OK;
 
-    H5E_auto2_t func;
-    void *data;
-    H5Eget_auto2(H5E_DEFAULT, &func, &data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    spex_h5_quiet quiet;
+    spex_h5_quiet_begin(&quiet);
     hid_t fapl = ckpt_fapl(comm), fid = H5Fopen(ck->path, H5F_ACC_RDONLY, fapl);
-    hid_t ds = -1, fs = -1, ms = -1;
+    hid_t ds = -1, fs = -1, ms = -1, xfer = -1;
     char fmt[32] = "";
     uint64_t queries = 0;
     char *study = NULL;
+    /* Why the format, size or study is unusable does not matter: the
+     * verdict does. */
+    spex_error ignored;
+    spex_h5r rd = {ck->path, &ignored, "checkpoint"};
+    spex_error_clear(&ignored);
     if (fid < 0) {
         spex_error_set(err, SPEX_EINPUT, "checkpoint '%s' cannot be opened as HDF5 (remove it to "
                        "start afresh)", ck->path);
         goto out;
     }
-    hid_t a = H5Aopen(fid, "format", H5P_DEFAULT);
-    hid_t at = a >= 0 ? H5Aget_type(a) : -1;
-    if (a < 0 || H5Tget_size(at) >= sizeof fmt || H5Aread(a, at, fmt) < 0)
-        fmt[0] = '\0';
-    if (at >= 0)
-        H5Tclose(at);
-    if (a >= 0)
-        H5Aclose(a);
-    a = H5Aopen(fid, "queries", H5P_DEFAULT);
-    if (a < 0 || H5Aread(a, H5T_NATIVE_UINT64, &queries) < 0)
+    spex_h5r_peek_str(fid, "format", fmt, sizeof fmt);
+    if (spex_h5r_attr_num(&rd, fid, NULL, "queries", H5T_INTEGER, H5T_NATIVE_UINT64, &queries) !=
+        SPEX_OK)
         queries = 0;
-    if (a >= 0)
-        H5Aclose(a);
-    study = read_text(fid, "/study");
+    study = read_study(&rd, fid);
     if (strcmp(fmt, CKPT_FORMAT) != 0) {
         spex_error_set(err, SPEX_EINPUT, "'%s' is not a spex checkpoint", ck->path);
         goto out;
@@ -119,23 +115,19 @@ spex_status spex_ckpt_load(MPI_Comm comm, spex_ckpt *ck, const spex_design *d,
     ms = H5Screate_simple(1, &mdim, NULL);
     if (held == 0)
         H5Sselect_none(ms);
-    hid_t xfer = H5Pcreate(H5P_DATASET_XFER);
+    xfer = H5Pcreate(H5P_DATASET_XFER);
     H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE);
     if (ds < 0 || fs < 0 || H5Dread(ds, H5T_NATIVE_DOUBLE, ms, ckpt_select(fs, d, L), xfer, sig) < 0)
         spex_error_set(err, SPEX_EINPUT, "cannot read /values of checkpoint '%s'", ck->path);
-    H5Pclose(xfer);
 out:
-    if (ms >= 0)
-        H5Sclose(ms);
-    if (fs >= 0)
-        H5Sclose(fs);
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (fid >= 0)
-        H5Fclose(fid);
-    H5Pclose(fapl);
+    spex_h5_close_id(&xfer);
+    spex_h5_close_id(&ms);
+    spex_h5_close_id(&fs);
+    spex_h5_close_id(&ds);
+    spex_h5_close_id(&fid);
+    spex_h5_close_id(&fapl);
     free(study);
-    H5Eset_auto2(H5E_DEFAULT, func, data);
+    spex_h5_quiet_end(&quiet);
     if (spex_error_agree(comm, err) != SPEX_OK)
         return err->code;
     uint64_t mine = 0;
@@ -150,68 +142,56 @@ spex_status spex_ckpt_save(MPI_Comm comm, const spex_ckpt *ck, const spex_design
 {
     if (ck->path == NULL)
         return SPEX_OK;
-    int rank;
     long pid = (long)getpid();
-    MPI_Comm_rank(comm, &rank);
     MPI_Bcast(&pid, 1, MPI_LONG, 0, comm);
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", ck->path, pid);
-    H5E_auto2_t func;
-    void *data;
-    H5Eget_auto2(H5E_DEFAULT, &func, &data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t fapl = ckpt_fapl(comm), fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    int ok = fid >= 0;
-    if (ok) {
-        hsize_t Q = spex_design_queries(d), one = 1;
-        uint64_t q64 = Q;
-        int32_t version = 1;
-        hid_t s1 = H5Screate(H5S_SCALAR), st = H5Tcopy(H5T_C_S1);
-        H5Tset_size(st, sizeof CKPT_FORMAT);
-        hid_t a = H5Acreate2(fid, "format", st, s1, H5P_DEFAULT, H5P_DEFAULT);
-        ok &= a >= 0 && H5Awrite(a, st, CKPT_FORMAT) >= 0;
-        H5Aclose(a);
-        a = H5Acreate2(fid, "format_version", H5T_STD_I32LE, s1, H5P_DEFAULT, H5P_DEFAULT);
-        ok &= a >= 0 && H5Awrite(a, H5T_NATIVE_INT32, &version) >= 0;
-        H5Aclose(a);
-        a = H5Acreate2(fid, "queries", H5T_STD_U64LE, s1, H5P_DEFAULT, H5P_DEFAULT);
-        ok &= a >= 0 && H5Awrite(a, H5T_NATIVE_UINT64, &q64) >= 0;
-        H5Aclose(a);
-        hid_t tt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(tt, strlen(ck->study) + 1);
-        hid_t dt = H5Dcreate2(fid, "/study", tt, s1, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        hid_t xfer = H5Pcreate(H5P_DATASET_XFER);
-        H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE);
-        ok &= dt >= 0 && H5Dwrite(dt, tt, H5S_ALL, H5S_ALL, xfer, ck->study) >= 0;
-        H5Dclose(dt);
-        H5Tclose(tt);
-        hid_t fs = H5Screate_simple(1, &Q, NULL);
-        hid_t ds = H5Dcreate2(fid, "/values", H5T_IEEE_F64LE, fs, H5P_DEFAULT, H5P_DEFAULT,
-                              H5P_DEFAULT);
+    /* The writer records what failed; a checkpoint reports only that it
+     * could not be written. */
+    spex_error failed;
+    spex_error_clear(&failed);
+    spex_h5w w;
+    spex_h5w_init(&w, comm, tmp, &failed);
+    spex_h5_quiet quiet;
+    spex_h5_quiet_begin(&quiet);
+    if (spex_h5w_create(&w) == SPEX_OK) {
+        hsize_t Q = spex_design_queries(d);
         size_t held = spex_layout_count(L);
-        hsize_t mdim = held ? held : one;
+        hsize_t mdim = held ? held : 1;
+        static const double none = 0;
+        hid_t ft = spex_h5_string_type(sizeof CKPT_FORMAT, H5T_CSET_ASCII);
+        spex_h5w_attr(&w, w.fid, NULL, "format", ft, ft, CKPT_FORMAT);
+        spex_h5w_attr_i32(&w, w.fid, NULL, "format_version", 1);
+        spex_h5w_attr_u64(&w, w.fid, NULL, "queries", Q);
+        hid_t tt = spex_h5_string_type(strlen(ck->study) + 1, H5T_CSET_ASCII);
+        hid_t s1 = H5Screate(H5S_SCALAR);
+        hid_t dt = H5Dcreate2(w.fid, "/study", tt, s1, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        spex_h5w_scalar(&w, dt, "/study", tt, ck->study);
+        hid_t fs = H5Screate_simple(1, &Q, NULL);
+        hid_t ds = H5Dcreate2(w.fid, "/values", H5T_IEEE_F64LE, fs, H5P_DEFAULT, H5P_DEFAULT,
+                              H5P_DEFAULT);
         hid_t ms = H5Screate_simple(1, &mdim, NULL);
         if (held == 0)
             H5Sselect_none(ms);
-        static const double none = 0;
-        ok &= ds >= 0 &&
-              H5Dwrite(ds, H5T_NATIVE_DOUBLE, ms, ckpt_select(fs, d, L), xfer, held ? sig : &none) >= 0;
-        H5Sclose(ms);
-        H5Sclose(fs);
-        H5Dclose(ds);
-        H5Pclose(xfer);
-        H5Tclose(st);
-        H5Sclose(s1);
-        ok &= H5Fclose(fid) >= 0;
+        if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_DOUBLE, ms, ckpt_select(fs, d, L), w.dxpl,
+                               held ? sig : &none) < 0)
+            spex_h5w_fail(&w, "writing dataset /values");
+        spex_h5_close_id(&ms);
+        spex_h5_close_id(&ds);
+        spex_h5_close_id(&fs);
+        spex_h5_close_id(&dt);
+        spex_h5_close_id(&s1);
+        spex_h5_close_id(&tt);
+        spex_h5_close_id(&ft);
     }
-    H5Pclose(fapl);
-    H5Eset_auto2(H5E_DEFAULT, func, data);
-    if (!ok)
+    spex_h5w_close(&w);
+    spex_h5_quiet_end(&quiet);
+    if (failed.code != SPEX_OK)
         spex_error_set(err, SPEX_EIO, "cannot write checkpoint '%s'", tmp);
-    if (spex_error_agree(comm, err) == SPEX_OK && rank == 0 && rename(tmp, ck->path) != 0)
+    if (spex_error_agree(comm, err) == SPEX_OK && w.rank == 0 && rename(tmp, ck->path) != 0)
         spex_error_set(err, SPEX_EIO, "cannot rename checkpoint '%s' to '%s'", tmp, ck->path);
     if (spex_error_agree(comm, err) != SPEX_OK) {
-        if (rank == 0)
+        if (w.rank == 0)
             unlink(tmp);
         return err->code;
     }

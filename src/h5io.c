@@ -23,19 +23,18 @@
  * HDF5 calls never sit in a branch only some ranks take: the ranks agree on
  * errors (spex_error_agree) after creating the file, after creating the
  * layout, and at the end, so a failure on one rank cannot leave another
- * waiting in a collective.
+ * waiting in a collective.  The collective writer, the publishing of the
+ * temporary file and the attribute readers are shared with the plan and
+ * checkpoint files (h5util.c); what is here is the result's own layout.
  */
 #ifndef _XOPEN_SOURCE
-#define _XOPEN_SOURCE 700 /* getpid, fsync */
+#define _XOPEN_SOURCE 700 /* getpid */
 #endif
 
 #include "spex/h5io.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <hdf5.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,231 +42,12 @@
 #include <unistd.h>
 
 #include "spex.h"
+#include "spex/h5util.h"
 
 #define FORMAT_NAME "spex-result"
 #define FORMAT_VERSION 1
 
-/* ---- shared helpers ---------------------------------------------------- */
-
-/* The most specific message on HDF5's error stack (walking upward starts at
- * the innermost failure), for the "(...)" part of our one-line errors. */
-typedef struct h5_detail {
-    char text[256];
-} h5_detail;
-
-static herr_t h5_detail_walk(unsigned n, const H5E_error2_t *e, void *data)
-{
-    h5_detail *d = data;
-    if (n == 0 && e->desc != NULL)
-        snprintf(d->text, sizeof d->text, "%s", e->desc);
-    return 0;
-}
-
-static const char *h5_detail_get(h5_detail *d)
-{
-    d->text[0] = '\0';
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, h5_detail_walk, d);
-    H5Eclear2(H5E_DEFAULT);
-    if (d->text[0] == '\0')
-        snprintf(d->text, sizeof d->text, "HDF5 error");
-    return d->text;
-}
-
-/* HDF5 prints its whole error stack to stderr by default; spex reports one
- * line of its own instead, so printing is off while spex works on a file. */
-typedef struct h5_quiet {
-    H5E_auto2_t func;
-    void *data;
-} h5_quiet;
-
-static void h5_quiet_begin(h5_quiet *q)
-{
-    H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-static void h5_quiet_end(const h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
-
-/* A fixed-length string type of `size` bytes (NUL included). */
-static hid_t h5_string_type(size_t size, H5T_cset_t cset)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0)
-        return t;
-    if (H5Tset_size(t, size) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 ||
-        H5Tset_cset(t, cset) < 0) {
-        H5Tclose(t);
-        return -1;
-    }
-    return t;
-}
-
-static size_t bounded_len(const char *s, size_t cap)
-{
-    const char *end = memchr(s, '\0', cap);
-    return end != NULL ? (size_t)(end - s) : cap;
-}
-
-static void block_range(uint64_t total, int rank, int size, uint64_t *lo, uint64_t *hi)
-{
-    *lo = total * (uint64_t)rank / (uint64_t)size;
-    *hi = total * (uint64_t)(rank + 1) / (uint64_t)size;
-}
-
-static void h5_close_id(hid_t *id)
-{
-    if (*id >= 0)
-        H5Oclose(*id);
-    *id = -1;
-}
-
 /* ---- writing ------------------------------------------------------------ */
-
-typedef struct h5w {
-    const char *tmp; /* the file being written, for messages */
-    spex_error *err;
-    int rank, size;
-    hid_t dxpl;      /* collective transfers */
-} h5w;
-
-/* Records "cannot write 'tmp': <what> failed (<HDF5 detail>)". */
-static void h5w_fail(h5w *w, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static void h5w_fail(h5w *w, const char *fmt, ...)
-{
-    char what[256];
-    h5_detail d;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    spex_error_set(w->err, SPEX_EIO, "cannot write '%s': %s failed (%s)", w->tmp, what,
-                   h5_detail_get(&d));
-}
-
-static void h5w_attr(h5w *w, hid_t obj, const char *where, const char *name, hid_t ftype,
-                     hid_t mtype, const void *value)
-{
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, mtype, value) < 0)
-        h5w_fail(w, "writing attribute '%s' of %s", name, where);
-    if (a >= 0)
-        H5Aclose(a);
-    if (space >= 0)
-        H5Sclose(space);
-}
-
-static void h5w_attr_i32(h5w *w, hid_t obj, const char *where, const char *name, int32_t v)
-{
-    h5w_attr(w, obj, where, name, H5T_STD_I32LE, H5T_NATIVE_INT32, &v);
-}
-
-static void h5w_attr_u64(h5w *w, hid_t obj, const char *where, const char *name, uint64_t v)
-{
-    h5w_attr(w, obj, where, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v);
-}
-
-static void h5w_attr_f64(h5w *w, hid_t obj, const char *where, const char *name, double v)
-{
-    h5w_attr(w, obj, where, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
-}
-
-/* s holds at most cap bytes (a char array of the result, maybe unterminated). */
-static void h5w_attr_str(h5w *w, hid_t obj, const char *where, const char *name, const char *s,
-                         size_t cap)
-{
-    size_t len = bounded_len(s, cap);
-    char *buf = calloc(len + 1, 1);
-    hid_t t = h5_string_type(len + 1, H5T_CSET_UTF8);
-    if (buf == NULL || t < 0) {
-        h5w_fail(w, "preparing attribute '%s' of %s", name, where);
-    } else {
-        memcpy(buf, s, len);
-        h5w_attr(w, obj, where, name, t, t, buf);
-    }
-    if (t >= 0)
-        H5Tclose(t);
-    free(buf);
-}
-
-static hid_t h5w_group(h5w *w, hid_t fid, const char *name)
-{
-    hid_t g = H5Gcreate2(fid, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0)
-        h5w_fail(w, "creating group %s", name);
-    return g;
-}
-
-/* Creates a dataset of `ndims` dimensions (0: scalar).  Storage is
- * contiguous and never pre-filled: every element is written afterwards. */
-static hid_t h5w_dataset(h5w *w, hid_t fid, const char *name, hid_t ftype, int ndims,
-                         const hsize_t *dims)
-{
-    hid_t space = ndims == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(ndims, dims, NULL);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    hid_t d = -1;
-    if (space >= 0 && dcpl >= 0 && H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0)
-        d = H5Dcreate2(fid, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (d < 0)
-        h5w_fail(w, "creating dataset %s", name);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (space >= 0)
-        H5Sclose(space);
-    return d;
-}
-
-/* Collective.  Writes rows [lo, hi) of dataset d (`width` elements of mtype
- * per row; width 0 for a 1-D dataset) from buf, which holds just those rows.
- * A rank without rows selects nothing but still joins the transfer. */
-static void h5w_rows(h5w *w, hid_t d, const char *name, hid_t mtype, hsize_t width, hsize_t lo,
-                     hsize_t hi, const void *buf)
-{
-    static const double no_rows = 0; /* HDF5 rejects a NULL buffer */
-    int ndims = width > 0 ? 2 : 1;
-    hsize_t start[2] = {lo, 0}, count[2] = {hi - lo, width};
-    hid_t fspace = H5Dget_space(d);
-    hid_t mspace = -1;
-    /* An empty dataset has no storage to transfer to (HDF5 fails with
-     * "addr overflow"); its extent is the same on every rank, so all skip. */
-    if (fspace >= 0 && H5Sget_simple_extent_npoints(fspace) == 0) {
-        H5Sclose(fspace);
-        return;
-    }
-    mspace = H5Screate_simple(ndims, count, NULL);
-    herr_t rc = fspace >= 0 && mspace >= 0 ? 0 : -1;
-    if (rc >= 0 && hi > lo)
-        rc = H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
-    else if (rc >= 0)
-        rc = H5Sselect_none(fspace) < 0 || H5Sselect_none(mspace) < 0 ? -1 : 0;
-    if (rc < 0 || H5Dwrite(d, mtype, mspace, fspace, w->dxpl, hi > lo ? buf : &no_rows) < 0)
-        h5w_fail(w, "writing dataset %s", name);
-    if (mspace >= 0)
-        H5Sclose(mspace);
-    if (fspace >= 0)
-        H5Sclose(fspace);
-}
-
-/* Collective.  Writes a scalar dataset; rank 0 supplies the value. */
-static void h5w_scalar(h5w *w, hid_t d, const char *name, hid_t mtype, const void *buf)
-{
-    hid_t fspace = H5Dget_space(d);
-    hid_t mspace = H5Screate(H5S_SCALAR);
-    herr_t rc = fspace >= 0 && mspace >= 0 ? 0 : -1;
-    if (rc >= 0 && w->rank != 0)
-        rc = H5Sselect_none(fspace) < 0 || H5Sselect_none(mspace) < 0 ? -1 : 0;
-    if (rc < 0 || H5Dwrite(d, mtype, mspace, fspace, w->dxpl, buf) < 0)
-        h5w_fail(w, "writing dataset %s", name);
-    if (mspace >= 0)
-        H5Sclose(mspace);
-    if (fspace >= 0)
-        H5Sclose(fspace);
-}
 
 /* This rank's rows, packed the way the datasets store them. */
 typedef struct h5w_slice {
@@ -295,7 +75,7 @@ static spex_status h5w_slice_pack(const spex_result *r, int rank, int size, hsiz
                                   h5w_slice *s, spex_error *err)
 {
     spex_status st = SPEX_OK;
-    block_range(r->fourier.count, rank, size, &s->lo, &s->hi);
+    spex_h5_block_range(r->fourier.count, rank, size, &s->lo, &s->hi);
     size_t rows = (size_t)(s->hi - s->lo);
     s->order = malloc((rows ? rows : 1) * sizeof *s->order);
     s->features = malloc((rows ? rows : 1) * (size_t)width * sizeof *s->features);
@@ -326,7 +106,7 @@ static spex_status h5w_slice_pack(const spex_result *r, int rank, int size, hsiz
         s->coef[i] = t->coef;
     }
 
-    block_range(SPEX_STAGE_COUNT, rank, size, &s->stage_lo, &s->stage_hi);
+    spex_h5_block_range(SPEX_STAGE_COUNT, rank, size, &s->stage_lo, &s->stage_hi);
 
     if (r->names == NULL)
         goto out;
@@ -342,7 +122,7 @@ static spex_status h5w_slice_pack(const spex_result *r, int rank, int size, hsiz
         longest = len > longest ? len : longest;
     }
     s->name_len = longest + 1;
-    block_range((uint64_t)r->n_features, rank, size, &s->name_lo, &s->name_hi);
+    spex_h5_block_range((uint64_t)r->n_features, rank, size, &s->name_lo, &s->name_hi);
     size_t nrows = (size_t)(s->name_hi - s->name_lo);
     s->names = calloc((nrows ? nrows : 1) * s->name_len, 1);
     SPEX_ALLOC_CHECK(s->names, err, "the feature names");
@@ -361,46 +141,46 @@ typedef struct h5w_layout {
 
 static void h5w_layout_close(h5w_layout *l)
 {
-    h5_close_id(&l->d_config);
-    h5_close_id(&l->d_order);
-    h5_close_id(&l->d_features);
-    h5_close_id(&l->d_coef);
-    h5_close_id(&l->d_names);
-    h5_close_id(&l->d_seconds);
-    h5_close_id(&l->g_study);
-    h5_close_id(&l->g_fourier);
-    h5_close_id(&l->g_features);
-    h5_close_id(&l->g_diag);
+    spex_h5_close_id(&l->d_config);
+    spex_h5_close_id(&l->d_order);
+    spex_h5_close_id(&l->d_features);
+    spex_h5_close_id(&l->d_coef);
+    spex_h5_close_id(&l->d_names);
+    spex_h5_close_id(&l->d_seconds);
+    spex_h5_close_id(&l->g_study);
+    spex_h5_close_id(&l->g_fourier);
+    spex_h5_close_id(&l->g_features);
+    spex_h5_close_id(&l->g_diag);
 }
 
-static void h5w_root_attrs(h5w *w, hid_t fid, const spex_result *r)
+static void h5w_root_attrs(spex_h5w *w, hid_t fid, const spex_result *r)
 {
     const char *version = SPEX_VERSION_STRING;
-    h5w_attr_str(w, fid, "/", "format", FORMAT_NAME, sizeof FORMAT_NAME);
-    h5w_attr_i32(w, fid, "/", "format_version", FORMAT_VERSION);
-    h5w_attr_str(w, fid, "/", "spex_version", version, strlen(version) + 1);
-    h5w_attr_str(w, fid, "/", "method", r->method, sizeof r->method);
-    h5w_attr_i32(w, fid, "/", "n_features", r->n_features);
-    h5w_attr_i32(w, fid, "/", "max_order", r->max_order);
-    h5w_attr_u64(w, fid, "/", "queries", r->queries);
+    spex_h5w_attr_str(w, fid, "/", "format", FORMAT_NAME, sizeof FORMAT_NAME);
+    spex_h5w_attr_i32(w, fid, "/", "format_version", FORMAT_VERSION);
+    spex_h5w_attr_str(w, fid, "/", "spex_version", version, strlen(version) + 1);
+    spex_h5w_attr_str(w, fid, "/", "method", r->method, sizeof r->method);
+    spex_h5w_attr_i32(w, fid, "/", "n_features", r->n_features);
+    spex_h5w_attr_i32(w, fid, "/", "max_order", r->max_order);
+    spex_h5w_attr_u64(w, fid, "/", "queries", r->queries);
     int64_t seed = r->seed;
-    h5w_attr(w, fid, "/", "seed", H5T_STD_I64LE, H5T_NATIVE_INT64, &seed);
-    h5w_attr_i32(w, fid, "/", "ranks", r->ranks);
-    h5w_attr_str(w, fid, "/", "created", r->created, sizeof r->created);
-    h5w_attr_f64(w, fid, "/", "wall_seconds", r->wall_seconds);
-    h5w_attr_f64(w, fid, "/", "faithfulness_r2", r->faithfulness_r2);
-    h5w_attr_u64(w, fid, "/", "test_queries", r->test_queries);
-    h5w_attr_str(w, fid, "/", "refine", r->refine, sizeof r->refine);
-    h5w_attr_i32(w, fid, "/", "b", r->b);
-    h5w_attr_i32(w, fid, "/", "groups", r->groups);
-    h5w_attr_str(w, fid, "/", "delays", r->delays, sizeof r->delays);
-    h5w_attr_i32(w, fid, "/", "delays_count", r->delays_count);
-    h5w_attr_u64(w, fid, "/", "n_terms", (uint64_t)r->fourier.count);
+    spex_h5w_attr(w, fid, "/", "seed", H5T_STD_I64LE, H5T_NATIVE_INT64, &seed);
+    spex_h5w_attr_i32(w, fid, "/", "ranks", r->ranks);
+    spex_h5w_attr_str(w, fid, "/", "created", r->created, sizeof r->created);
+    spex_h5w_attr_f64(w, fid, "/", "wall_seconds", r->wall_seconds);
+    spex_h5w_attr_f64(w, fid, "/", "faithfulness_r2", r->faithfulness_r2);
+    spex_h5w_attr_u64(w, fid, "/", "test_queries", r->test_queries);
+    spex_h5w_attr_str(w, fid, "/", "refine", r->refine, sizeof r->refine);
+    spex_h5w_attr_i32(w, fid, "/", "b", r->b);
+    spex_h5w_attr_i32(w, fid, "/", "groups", r->groups);
+    spex_h5w_attr_str(w, fid, "/", "delays", r->delays, sizeof r->delays);
+    spex_h5w_attr_i32(w, fid, "/", "delays_count", r->delays_count);
+    spex_h5w_attr_u64(w, fid, "/", "n_terms", (uint64_t)r->fourier.count);
 }
 
 /* Collective.  Groups, datasets and attributes: identical calls with
  * identical values on every rank. */
-static void h5w_layout_create(h5w *w, hid_t fid, const spex_result *r, hsize_t width,
+static void h5w_layout_create(spex_h5w *w, hid_t fid, const spex_result *r, hsize_t width,
                               const h5w_slice *s, h5w_layout *l)
 {
     hsize_t k = r->fourier.count;
@@ -411,28 +191,24 @@ static void h5w_layout_create(h5w *w, hid_t fid, const spex_result *r, hsize_t w
 
     h5w_root_attrs(w, fid, r);
 
-    l->g_study = h5w_group(w, fid, "/study");
-    hid_t t = h5_string_type(strlen(config) + 1, H5T_CSET_UTF8);
-    l->d_config = h5w_dataset(w, fid, "/study/config", t, 0, NULL);
-    if (t >= 0)
-        H5Tclose(t);
+    l->g_study = spex_h5w_group(w, fid, "/study");
+    l->d_config = spex_h5w_text_dataset(w, fid, "/study/config", config);
 
-    l->g_fourier = h5w_group(w, fid, "/fourier");
-    l->d_order = h5w_dataset(w, fid, "/fourier/order", H5T_STD_I32LE, 1, &k);
-    l->d_features = h5w_dataset(w, fid, "/fourier/features", H5T_STD_I32LE, 2, dims2);
-    l->d_coef = h5w_dataset(w, fid, "/fourier/coef", H5T_IEEE_F64LE, 1, &k);
+    l->g_fourier = spex_h5w_group(w, fid, "/fourier");
+    l->d_order = spex_h5w_dataset(w, fid, "/fourier/order", H5T_STD_I32LE, 1, &k);
+    l->d_features = spex_h5w_dataset(w, fid, "/fourier/features", H5T_STD_I32LE, 2, dims2);
+    l->d_coef = spex_h5w_dataset(w, fid, "/fourier/coef", H5T_IEEE_F64LE, 1, &k);
 
     if (r->names != NULL) {
-        l->g_features = h5w_group(w, fid, "/features");
-        t = h5_string_type(s->name_len, H5T_CSET_UTF8);
-        l->d_names = h5w_dataset(w, fid, "/features/name", t, 1, &nnames);
-        if (t >= 0)
-            H5Tclose(t);
+        l->g_features = spex_h5w_group(w, fid, "/features");
+        hid_t t = spex_h5_string_type(s->name_len, H5T_CSET_UTF8);
+        l->d_names = spex_h5w_dataset(w, fid, "/features/name", t, 1, &nnames);
+        spex_h5_close_id(&t);
     }
 
-    l->g_diag = h5w_group(w, fid, "/diagnostics");
+    l->g_diag = spex_h5w_group(w, fid, "/diagnostics");
     l->d_seconds =
-        h5w_dataset(w, fid, "/diagnostics/stage_seconds", H5T_IEEE_F64LE, 1, &nstages);
+        spex_h5w_dataset(w, fid, "/diagnostics/stage_seconds", H5T_IEEE_F64LE, 1, &nstages);
     /* The stage names travel with the seconds they label. */
     size_t longest = 1;
     for (int i = 0; i < SPEX_STAGE_COUNT; i++) {
@@ -443,81 +219,59 @@ static void h5w_layout_create(h5w *w, hid_t fid, const spex_result *r, hsize_t w
     memset(names, 0, sizeof names);
     for (int i = 0; i < SPEX_STAGE_COUNT; i++)
         memcpy(names[i], spex_stage_name(i), strlen(spex_stage_name(i)));
-    t = h5_string_type(sizeof names[0], H5T_CSET_UTF8);
-    hid_t ft = h5_string_type(longest + 1, H5T_CSET_UTF8);
-    hid_t space = H5Screate_simple(1, &nstages, NULL);
-    hid_t a = H5Acreate2(l->d_seconds, "stage_names", ft, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, t, names) < 0)
-        h5w_fail(w, "writing attribute 'stage_names' of /diagnostics/stage_seconds");
-    if (a >= 0)
-        H5Aclose(a);
-    if (space >= 0)
-        H5Sclose(space);
-    if (ft >= 0)
-        H5Tclose(ft);
-    if (t >= 0)
-        H5Tclose(t);
-    h5w_attr_i32(w, l->g_diag, "/diagnostics", "peel_rounds", r->peel_rounds);
-    h5w_attr_u64(w, l->g_diag, "/diagnostics", "bins_zero", r->bins_zero);
-    h5w_attr_u64(w, l->g_diag, "/diagnostics", "bins_single", r->bins_single);
-    h5w_attr_u64(w, l->g_diag, "/diagnostics", "bins_multi", r->bins_multi);
-    h5w_attr_u64(w, l->g_diag, "/diagnostics", "bins_unresolved", r->bins_unresolved);
-    h5w_attr_f64(w, l->g_diag, "/diagnostics", "noise_sigma", r->noise_sigma);
-    h5w_attr_f64(w, l->g_diag, "/diagnostics", "r2_peeled", r->r2_peeled);
-    if (r->peak_rss_kib != NULL && r->ranks > 0) {
-        /* One value per rank: small enough for an attribute at any
-         * realistic rank count (8 bytes a rank). */
-        hsize_t nr = (hsize_t)r->ranks;
-        hid_t rs = H5Screate_simple(1, &nr, NULL);
-        hid_t ra = H5Acreate2(l->g_diag, "peak_rss_kib", H5T_STD_I64LE, rs, H5P_DEFAULT,
-                              H5P_DEFAULT);
-        if (ra < 0 || H5Awrite(ra, H5T_NATIVE_INT64, r->peak_rss_kib) < 0)
-            h5w_fail(w, "writing attribute 'peak_rss_kib' of /diagnostics");
-        if (ra >= 0)
-            H5Aclose(ra);
-        if (rs >= 0)
-            H5Sclose(rs);
-    }
+    hid_t t = spex_h5_string_type(sizeof names[0], H5T_CSET_UTF8);
+    hid_t ft = spex_h5_string_type(longest + 1, H5T_CSET_UTF8);
+    spex_h5w_attr_1d(w, l->d_seconds, "/diagnostics/stage_seconds", "stage_names", ft, t, nstages,
+                     names);
+    spex_h5_close_id(&ft);
+    spex_h5_close_id(&t);
+    spex_h5w_attr_i32(w, l->g_diag, "/diagnostics", "peel_rounds", r->peel_rounds);
+    spex_h5w_attr_u64(w, l->g_diag, "/diagnostics", "bins_zero", r->bins_zero);
+    spex_h5w_attr_u64(w, l->g_diag, "/diagnostics", "bins_single", r->bins_single);
+    spex_h5w_attr_u64(w, l->g_diag, "/diagnostics", "bins_multi", r->bins_multi);
+    spex_h5w_attr_u64(w, l->g_diag, "/diagnostics", "bins_unresolved", r->bins_unresolved);
+    spex_h5w_attr_f64(w, l->g_diag, "/diagnostics", "noise_sigma", r->noise_sigma);
+    spex_h5w_attr_f64(w, l->g_diag, "/diagnostics", "r2_peeled", r->r2_peeled);
+    /* One value per rank: small enough for an attribute at any realistic
+     * rank count (8 bytes a rank). */
+    if (r->peak_rss_kib != NULL && r->ranks > 0)
+        spex_h5w_attr_1d(w, l->g_diag, "/diagnostics", "peak_rss_kib", H5T_STD_I64LE,
+                         H5T_NATIVE_INT64, (hsize_t)r->ranks, r->peak_rss_kib);
 }
 
 /* Collective.  Every rank writes its rows of every row dataset. */
-static void h5w_layout_fill(h5w *w, const spex_result *r, hsize_t width, const h5w_slice *s,
+static void h5w_layout_fill(spex_h5w *w, const spex_result *r, hsize_t width, const h5w_slice *s,
                             const h5w_layout *l)
 {
-    const char *config = r->config != NULL ? r->config : "";
-    hid_t t = h5_string_type(strlen(config) + 1, H5T_CSET_UTF8);
-    h5w_scalar(w, l->d_config, "/study/config", t, config);
-    if (t >= 0)
-        H5Tclose(t);
-    h5w_rows(w, l->d_order, "/fourier/order", H5T_NATIVE_INT32, 0, s->lo, s->hi, s->order);
-    h5w_rows(w, l->d_features, "/fourier/features", H5T_NATIVE_INT32, width, s->lo, s->hi,
-             s->features);
-    h5w_rows(w, l->d_coef, "/fourier/coef", H5T_NATIVE_DOUBLE, 0, s->lo, s->hi, s->coef);
+    spex_h5w_text(w, l->d_config, "/study/config", r->config != NULL ? r->config : "");
+    spex_h5w_rows(w, l->d_order, "/fourier/order", H5T_NATIVE_INT32, 0, s->lo, s->hi, s->order);
+    spex_h5w_rows(w, l->d_features, "/fourier/features", H5T_NATIVE_INT32, width, s->lo, s->hi,
+                  s->features);
+    spex_h5w_rows(w, l->d_coef, "/fourier/coef", H5T_NATIVE_DOUBLE, 0, s->lo, s->hi, s->coef);
     if (r->names != NULL) {
-        t = h5_string_type(s->name_len, H5T_CSET_UTF8);
-        h5w_rows(w, l->d_names, "/features/name", t, 0, s->name_lo, s->name_hi, s->names);
-        if (t >= 0)
-            H5Tclose(t);
+        hid_t t = spex_h5_string_type(s->name_len, H5T_CSET_UTF8);
+        spex_h5w_rows(w, l->d_names, "/features/name", t, 0, s->name_lo, s->name_hi, s->names);
+        spex_h5_close_id(&t);
     }
-    h5w_rows(w, l->d_seconds, "/diagnostics/stage_seconds", H5T_NATIVE_DOUBLE, 0, s->stage_lo,
-             s->stage_hi, r->stage_seconds + s->stage_lo);
+    spex_h5w_rows(w, l->d_seconds, "/diagnostics/stage_seconds", H5T_NATIVE_DOUBLE, 0,
+                  s->stage_lo, s->stage_hi, r->stage_seconds + s->stage_lo);
 }
 
 /* Collective.  A ranked spectrum as /<group>/{order,features,coef}, each
  * rank writing its block of rows (features padded with -1 to width). */
-static void h5w_spectrum(h5w *w, hid_t fid, const char *group, const spex_spectrum *spec,
+static void h5w_spectrum(spex_h5w *w, hid_t fid, const char *group, const spex_spectrum *spec,
                          hsize_t width)
 {
     char name[256];
     uint64_t lo, hi;
     hsize_t k = spec->count, dims2[2] = {k, width};
-    block_range(k, w->rank, w->size, &lo, &hi);
+    spex_h5_block_range(k, w->rank, w->size, &lo, &hi);
     size_t rows = (size_t)(hi - lo);
     int32_t *order = malloc((rows ? rows : 1) * sizeof *order);
     int32_t *feat = malloc((rows ? rows : 1) * (size_t)width * sizeof *feat);
     double *coef = malloc((rows ? rows : 1) * sizeof *coef);
     if (!order || !feat || !coef)
-        h5w_fail(w, "out of memory packing %s", group);
+        spex_h5w_fail(w, "out of memory packing %s", group);
     for (size_t i = 0; order && feat && coef && i < rows; i++) {
         const spex_term *t = &spec->terms[lo + i];
         order[i] = t->order;
@@ -525,110 +279,72 @@ static void h5w_spectrum(h5w *w, hid_t fid, const char *group, const spex_spectr
         for (hsize_t j = 0; j < width; j++)
             feat[i * width + j] = (int)j < t->order ? t->feat[j] : -1;
     }
-    hid_t g = h5w_group(w, fid, group);
+    hid_t g = spex_h5w_group(w, fid, group);
     snprintf(name, sizeof name, "%s/order", group);
-    hid_t d_order = h5w_dataset(w, fid, name, H5T_STD_I32LE, 1, &k);
-    h5w_rows(w, d_order, name, H5T_NATIVE_INT32, 0, lo, hi, order);
+    hid_t d_order = spex_h5w_dataset(w, fid, name, H5T_STD_I32LE, 1, &k);
+    spex_h5w_rows(w, d_order, name, H5T_NATIVE_INT32, 0, lo, hi, order);
     snprintf(name, sizeof name, "%s/features", group);
-    hid_t d_feat = h5w_dataset(w, fid, name, H5T_STD_I32LE, 2, dims2);
-    h5w_rows(w, d_feat, name, H5T_NATIVE_INT32, width, lo, hi, feat);
+    hid_t d_feat = spex_h5w_dataset(w, fid, name, H5T_STD_I32LE, 2, dims2);
+    spex_h5w_rows(w, d_feat, name, H5T_NATIVE_INT32, width, lo, hi, feat);
     snprintf(name, sizeof name, "%s/coef", group);
-    hid_t d_coef = h5w_dataset(w, fid, name, H5T_IEEE_F64LE, 1, &k);
-    h5w_rows(w, d_coef, name, H5T_NATIVE_DOUBLE, 0, lo, hi, coef);
-    h5_close_id(&d_order);
-    h5_close_id(&d_feat);
-    h5_close_id(&d_coef);
-    h5_close_id(&g);
+    hid_t d_coef = spex_h5w_dataset(w, fid, name, H5T_IEEE_F64LE, 1, &k);
+    spex_h5w_rows(w, d_coef, name, H5T_NATIVE_DOUBLE, 0, lo, hi, coef);
+    spex_h5_close_id(&d_order);
+    spex_h5_close_id(&d_feat);
+    spex_h5_close_id(&d_coef);
+    spex_h5_close_id(&g);
     free(order);
     free(feat);
     free(coef);
 }
 
 /* Collective.  A vector of n doubles as a dataset, each rank its block. */
-static void h5w_vector(h5w *w, hid_t fid, const char *name, const double *v, uint64_t n)
+static void h5w_vector(spex_h5w *w, hid_t fid, const char *name, const double *v, uint64_t n)
 {
     uint64_t lo, hi;
     hsize_t dim = n;
-    block_range(n, w->rank, w->size, &lo, &hi);
-    hid_t d = h5w_dataset(w, fid, name, H5T_IEEE_F64LE, 1, &dim);
-    h5w_rows(w, d, name, H5T_NATIVE_DOUBLE, 0, lo, hi, v + lo);
-    h5_close_id(&d);
+    spex_h5_block_range(n, w->rank, w->size, &lo, &hi);
+    hid_t d = spex_h5w_dataset(w, fid, name, H5T_IEEE_F64LE, 1, &dim);
+    spex_h5w_rows(w, d, name, H5T_NATIVE_DOUBLE, 0, lo, hi, v + lo);
+    spex_h5_close_id(&d);
 }
 
 /* Collective.  The derived outputs: Mobius expansion, values, indices. */
-static void h5w_derived(h5w *w, hid_t fid, const spex_result *r, hsize_t width)
+static void h5w_derived(spex_h5w *w, hid_t fid, const spex_result *r, hsize_t width)
 {
     h5w_spectrum(w, fid, "/mobius", &r->mobius, width);
     if (r->shapley != NULL && r->banzhaf != NULL) {
-        hid_t g = h5w_group(w, fid, "/values");
+        hid_t g = spex_h5w_group(w, fid, "/values");
         h5w_vector(w, fid, "/values/shapley", r->shapley, (uint64_t)r->n_features);
         h5w_vector(w, fid, "/values/banzhaf", r->banzhaf, (uint64_t)r->n_features);
-        h5_close_id(&g);
+        spex_h5_close_id(&g);
     }
     if (r->n_indices > 0) {
-        hid_t g = h5w_group(w, fid, "/indices");
-        h5w_attr_i32(w, g, "/indices", "order", r->index_order);
+        hid_t g = spex_h5w_group(w, fid, "/indices");
+        spex_h5w_attr_i32(w, g, "/indices", "order", r->index_order);
         for (int i = 0; i < r->n_indices; i++) {
             char group[64];
             snprintf(group, sizeof group, "/indices/%s", spex_convert_index_name(r->index_kind[i]));
             hsize_t wi = r->index_order > 0 ? (hsize_t)r->index_order : 1;
             h5w_spectrum(w, fid, group, &r->index[i], wi);
         }
-        h5_close_id(&g);
+        spex_h5_close_id(&g);
     }
-}
-
-/* Explains a failed H5Fcreate.  MPI-IO reports only an error class and
- * clobbers errno, so rank 0 asks the system directly (missing directory,
- * permissions, a directory in the way); a file this creates is removed
- * with the failed write's temporary file. */
-static void h5w_create_failed(h5w *w, const char *tmp)
-{
-    h5_detail d;
-    const char *why = h5_detail_get(&d);
-    if (w->rank == 0) {
-        int fd = open(tmp, O_WRONLY | O_CREAT, 0666);
-        if (fd < 0)
-            why = strerror(errno);
-        else
-            close(fd);
-    }
-    spex_error_set(w->err, SPEX_EIO, "cannot create '%s': %s", tmp, why);
-}
-
-/* Rank 0 only: flushes the finished file to disk and gives it its name. */
-static spex_status h5w_publish(const char *tmp, const char *path, spex_error *err)
-{
-    int fd = open(tmp, O_RDONLY);
-    if (fd < 0 || fsync(fd) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return spex_error_set(err, SPEX_EIO, "cannot write '%s': %s", tmp, strerror(e));
-    }
-    close(fd);
-    if (rename(tmp, path) != 0)
-        return spex_error_set(err, SPEX_EIO, "cannot rename '%s' to '%s': %s", tmp, path,
-                              strerror(errno));
-    return SPEX_OK;
 }
 
 spex_status spex_h5_write_result(MPI_Comm comm, const char *path, const spex_result *r,
                                  spex_error *err)
 {
     spex_status st = SPEX_OK;
-    char tmp[SPEX_PATH_MAX + 32];
+    char tmp[SPEX_PATH_MAX + 32] = "";
     h5w_slice s;
     h5w_layout l = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
-    hid_t fapl = -1, fid = -1;
-    h5_quiet quiet;
-    h5w w = {tmp, err, 0, 1, -1};
-    int attempted = 0; /* H5Fcreate was called: tmp may exist */
+    spex_h5_quiet quiet;
+    spex_h5w w;
 
     memset(&s, 0, sizeof s);
-    MPI_Comm_rank(comm, &w.rank);
-    MPI_Comm_size(comm, &w.size);
-    h5_quiet_begin(&quiet);
+    spex_h5w_init(&w, comm, tmp, err);
+    spex_h5_quiet_begin(&quiet);
 
     /* One temporary name for all ranks, unique per run on rank 0's host. */
     long pid = (long)getpid();
@@ -646,203 +362,35 @@ spex_status spex_h5_write_result(MPI_Comm comm, const char *path, const spex_res
     if (err->code == SPEX_OK)
         h5w_slice_pack(r, w.rank, w.size, width, &s, err);
     SPEX_CHECK(spex_error_agree(comm, err));
+    SPEX_CHECK(spex_h5w_create(&w));
 
-    fapl = H5Pcreate(H5P_FILE_ACCESS);
-    w.dxpl = H5Pcreate(H5P_DATASET_XFER);
-    if (fapl < 0 || w.dxpl < 0 || H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ||
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0 ||
-        H5Pset_dxpl_mpio(w.dxpl, H5FD_MPIO_COLLECTIVE) < 0)
-        h5w_fail(&w, "setting up parallel HDF5");
-    SPEX_CHECK(spex_error_agree(comm, err));
-
-    attempted = 1;
-    fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    if (fid < 0)
-        h5w_create_failed(&w, tmp);
-    SPEX_CHECK(spex_error_agree(comm, err));
-
-    h5w_layout_create(&w, fid, r, width, &s, &l);
+    h5w_layout_create(&w, w.fid, r, width, &s, &l);
     /* Agreed before the transfers: a rank whose layout failed must not
      * leave the others waiting in a collective write. */
     if (spex_error_agree(comm, err) == SPEX_OK)
         h5w_layout_fill(&w, r, width, &s, &l);
     if (spex_error_agree(comm, err) == SPEX_OK)
-        h5w_derived(&w, fid, r, width);
+        h5w_derived(&w, w.fid, r, width);
 
 out:
     h5w_layout_close(&l);
-    if (fid >= 0 && H5Fclose(fid) < 0)
-        h5w_fail(&w, "closing the file");
-    if (w.dxpl >= 0)
-        H5Pclose(w.dxpl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
+    spex_h5w_close(&w);
     h5w_slice_free(&s);
-    if (spex_error_agree(comm, err) == SPEX_OK && w.rank == 0)
-        h5w_publish(tmp, path, err);
-    /* Only a complete file may carry the final name.  unlink (not remove)
-     * never deletes a directory that happens to sit at the temporary name. */
-    if (spex_error_agree(comm, err) != SPEX_OK && w.rank == 0 && attempted)
-        unlink(tmp);
-    h5_quiet_end(&quiet);
-    return err->code;
+    st = spex_h5w_publish(&w, path);
+    spex_h5_quiet_end(&quiet);
+    return st;
 }
 
 /* ---- reading ------------------------------------------------------------ */
 
-typedef struct h5r {
-    const char *path;
-    spex_error *err;
-} h5r;
-
-static spex_status h5r_corrupt(h5r *rd, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-/* Records "<path>: <what>" as an input error. */
-static spex_status h5r_corrupt(h5r *rd, const char *fmt, ...)
-{
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    H5Eclear2(H5E_DEFAULT);
-    return spex_error_set(rd->err, SPEX_EINPUT, "%s: %s", rd->path, what);
-}
-
-/* Reads a scalar numeric attribute, converted to mtype (of class cls). */
-static spex_status h5r_attr_num(h5r *rd, hid_t obj, const char *where, const char *name,
-                                H5T_class_t cls, hid_t mtype, void *out)
-{
-    spex_status st = SPEX_OK;
-    hid_t a = -1, t = -1, space = -1;
-    if (H5Aexists(obj, name) <= 0) {
-        st = h5r_corrupt(rd, "attribute '%s' of %s is missing", name, where);
-        goto out;
-    }
-    a = H5Aopen(obj, name, H5P_DEFAULT);
-    t = a >= 0 ? H5Aget_type(a) : -1;
-    space = a >= 0 ? H5Aget_space(a) : -1;
-    if (t < 0 || space < 0 || H5Tget_class(t) != cls || H5Sget_simple_extent_npoints(space) != 1 ||
-        H5Aread(a, mtype, out) < 0)
-        st = h5r_corrupt(rd, "attribute '%s' of %s is not a single %s", name, where,
-                         cls == H5T_INTEGER ? "integer" : "floating-point number");
-out:
-    if (space >= 0)
-        H5Sclose(space);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    return st;
-}
-
-static spex_status h5r_attr_int(h5r *rd, hid_t obj, const char *where, const char *name, int *v)
-{
-    int32_t x = 0;
-    spex_status st = h5r_attr_num(rd, obj, where, name, H5T_INTEGER, H5T_NATIVE_INT32, &x);
-    *v = x;
-    return st;
-}
-
-/* Copies n strings of an HDF5 string buffer (fixed-length: size bytes
- * each, NUL-terminated by the memory type; or variable-length) to new
- * memory in *out. */
-static spex_status h5r_copy_strings(h5r *rd, const char *buf, int vlen, size_t size, size_t n,
-                                    char **out)
-{
-    for (size_t i = 0; i < n; i++) {
-        const char *s = vlen ? ((char *const *)(const void *)buf)[i] : buf + i * size;
-        if (s == NULL)
-            s = "";
-        size_t len = strlen(s);
-        out[i] = malloc(len + 1);
-        if (out[i] == NULL)
-            return spex_error_set(rd->err, SPEX_EINTERNAL, "out of memory reading '%s'",
-                                  rd->path);
-        memcpy(out[i], s, len + 1);
-    }
-    return SPEX_OK;
-}
-
-/* Reads the strings of an attribute (is_attr) or dataset, fixed- or
- * variable-length, scalar or 1-D with `n` elements, into out[0..n-1]
- * (new memory; the caller frees). */
-static spex_status h5r_strings(h5r *rd, hid_t obj, int is_attr, const char *what, size_t n,
-                               char **out)
-{
-    spex_status st = SPEX_OK;
-    hid_t t = -1, space = -1, mtype = -1;
-    char *buf = NULL;
-    t = is_attr ? H5Aget_type(obj) : H5Dget_type(obj);
-    space = is_attr ? H5Aget_space(obj) : H5Dget_space(obj);
-    int ndims = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
-    hssize_t npoints = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
-    if (t < 0 || H5Tget_class(t) != H5T_STRING || ndims < 0 || ndims > 1 ||
-        npoints != (hssize_t)n) {
-        st = h5r_corrupt(rd, "%s is not %zu string%s", what, n, n == 1 ? "" : "s");
-        goto out;
-    }
-    int vlen = H5Tis_variable_str(t) > 0;
-    size_t size = vlen ? sizeof(char *) : H5Tget_size(t) + 1;
-    mtype = H5Tcopy(H5T_C_S1);
-    buf = calloc(n > 0 ? n : 1, size);
-    SPEX_ALLOC_CHECK(buf, rd->err, "strings of the result file");
-    herr_t rc = mtype < 0 ? -1 : H5Tset_size(mtype, vlen ? H5T_VARIABLE : size);
-    if (rc >= 0 && !vlen)
-        rc = H5Tset_strpad(mtype, H5T_STR_NULLTERM);
-    if (rc >= 0)
-        rc = H5Tset_cset(mtype, H5Tget_cset(t));
-    if (rc >= 0 && n > 0)
-        rc = is_attr ? H5Aread(obj, mtype, buf) : H5Dread(obj, mtype, H5S_ALL, H5S_ALL,
-                                                          H5P_DEFAULT, buf);
-    if (rc < 0) {
-        st = h5r_corrupt(rd, "%s cannot be read", what);
-        goto out;
-    }
-    st = h5r_copy_strings(rd, buf, vlen, size, n, out);
-    if (vlen && n > 0)
-        H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, buf);
-out:
-    free(buf);
-    if (mtype >= 0)
-        H5Tclose(mtype);
-    if (space >= 0)
-        H5Sclose(space);
-    if (t >= 0)
-        H5Tclose(t);
-    return st;
-}
-
-/* Reads a string attribute into new memory (*out); missing is an error. */
-static spex_status h5r_attr_str(h5r *rd, hid_t obj, const char *where, const char *name,
-                                char **out)
-{
-    spex_status st = SPEX_OK;
-    char what[128];
-    *out = NULL;
-    snprintf(what, sizeof what, "attribute '%s' of %s", name, where);
-    if (H5Aexists(obj, name) <= 0)
-        return h5r_corrupt(rd, "%s is missing", what);
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0)
-        return h5r_corrupt(rd, "%s cannot be opened", what);
-    st = h5r_strings(rd, a, 1, what, 1, out);
-    H5Aclose(a);
-    return st;
-}
-
 /* Reads a string attribute into a char array of the result. */
-static spex_status h5r_attr_str_into(h5r *rd, hid_t obj, const char *name, char *dst,
+static spex_status h5r_attr_str_into(spex_h5r *rd, hid_t obj, const char *name, char *dst,
                                      size_t cap)
 {
     char *s = NULL;
-    spex_status st = h5r_attr_str(rd, obj, "/", name, &s);
+    spex_status st = spex_h5r_attr_str(rd, obj, "/", name, &s);
     if (st == SPEX_OK && (s == NULL || strlen(s) >= cap))
-        st = h5r_corrupt(rd, "attribute '%s' of / is longer than %zu bytes", name, cap - 1);
+        st = spex_h5r_corrupt(rd, "attribute '%s' of / is longer than %zu bytes", name, cap - 1);
     else if (st == SPEX_OK)
         memcpy(dst, s, strlen(s) + 1);
     free(s);
@@ -851,12 +399,12 @@ static spex_status h5r_attr_str_into(h5r *rd, hid_t obj, const char *name, char 
 
 /* Opens dataset `name` and checks its class and extent (dims[i] as
  * expected; ndims 0 accepts a scalar). */
-static hid_t h5r_dataset(h5r *rd, hid_t fid, const char *name, H5T_class_t cls, int ndims,
+static hid_t h5r_dataset(spex_h5r *rd, hid_t fid, const char *name, H5T_class_t cls, int ndims,
                          const hsize_t *dims)
 {
     hid_t d = -1, t = -1, space = -1;
     if (H5Lexists(fid, name, H5P_DEFAULT) <= 0 || (d = H5Dopen2(fid, name, H5P_DEFAULT)) < 0) {
-        h5r_corrupt(rd, "dataset %s is missing", name);
+        spex_h5r_corrupt(rd, "dataset %s is missing", name);
         goto out;
     }
     t = H5Dget_type(d);
@@ -872,7 +420,7 @@ static hid_t h5r_dataset(h5r *rd, hid_t fid, const char *name, H5T_class_t cls, 
         for (int i = 0; i < ndims; i++)
             snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "[%llu]",
                      (unsigned long long)dims[i]);
-        h5r_corrupt(rd, "dataset %s is not %s%s", name,
+        spex_h5r_corrupt(rd, "dataset %s is not %s%s", name,
                     cls == H5T_INTEGER ? "integer" : cls == H5T_FLOAT ? "float" : "string",
                     shape);
         H5Dclose(d);
@@ -886,7 +434,7 @@ out:
     return d;
 }
 
-static spex_status h5r_numbers(h5r *rd, hid_t fid, const char *name, H5T_class_t cls,
+static spex_status h5r_numbers(spex_h5r *rd, hid_t fid, const char *name, H5T_class_t cls,
                                hid_t mtype, int ndims, const hsize_t *dims, void *buf)
 {
     hid_t d = h5r_dataset(rd, fid, name, cls, ndims, dims);
@@ -897,47 +445,47 @@ static spex_status h5r_numbers(h5r *rd, hid_t fid, const char *name, H5T_class_t
         count *= dims[i];
     spex_status st = SPEX_OK;
     if (count > 0 && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-        st = h5r_corrupt(rd, "dataset %s cannot be read", name);
+        st = spex_h5r_corrupt(rd, "dataset %s cannot be read", name);
     H5Dclose(d);
     return st;
 }
 
-static spex_status h5r_root(h5r *rd, hid_t fid, spex_result *r)
+static spex_status h5r_root(spex_h5r *rd, hid_t fid, spex_result *r)
 {
     spex_status st = SPEX_OK;
     SPEX_CHECK(h5r_attr_str_into(rd, fid, "method", r->method, sizeof r->method));
-    SPEX_CHECK(h5r_attr_int(rd, fid, "/", "n_features", &r->n_features));
-    SPEX_CHECK(h5r_attr_int(rd, fid, "/", "max_order", &r->max_order));
-    SPEX_CHECK(h5r_attr_num(rd, fid, "/", "queries", H5T_INTEGER, H5T_NATIVE_UINT64,
+    SPEX_CHECK(spex_h5r_attr_int(rd, fid, "/", "n_features", &r->n_features));
+    SPEX_CHECK(spex_h5r_attr_int(rd, fid, "/", "max_order", &r->max_order));
+    SPEX_CHECK(spex_h5r_attr_num(rd, fid, "/", "queries", H5T_INTEGER, H5T_NATIVE_UINT64,
                             &r->queries));
-    SPEX_CHECK(h5r_attr_num(rd, fid, "/", "seed", H5T_INTEGER, H5T_NATIVE_INT64, &r->seed));
-    SPEX_CHECK(h5r_attr_int(rd, fid, "/", "ranks", &r->ranks));
+    SPEX_CHECK(spex_h5r_attr_num(rd, fid, "/", "seed", H5T_INTEGER, H5T_NATIVE_INT64, &r->seed));
+    SPEX_CHECK(spex_h5r_attr_int(rd, fid, "/", "ranks", &r->ranks));
     SPEX_CHECK(h5r_attr_str_into(rd, fid, "created", r->created, sizeof r->created));
-    SPEX_CHECK(h5r_attr_num(rd, fid, "/", "wall_seconds", H5T_FLOAT, H5T_NATIVE_DOUBLE,
+    SPEX_CHECK(spex_h5r_attr_num(rd, fid, "/", "wall_seconds", H5T_FLOAT, H5T_NATIVE_DOUBLE,
                             &r->wall_seconds));
-    SPEX_CHECK(h5r_attr_num(rd, fid, "/", "faithfulness_r2", H5T_FLOAT, H5T_NATIVE_DOUBLE,
+    SPEX_CHECK(spex_h5r_attr_num(rd, fid, "/", "faithfulness_r2", H5T_FLOAT, H5T_NATIVE_DOUBLE,
                             &r->faithfulness_r2));
-    SPEX_CHECK(h5r_attr_int(rd, fid, "/", "b", &r->b));
-    SPEX_CHECK(h5r_attr_int(rd, fid, "/", "groups", &r->groups));
+    SPEX_CHECK(spex_h5r_attr_int(rd, fid, "/", "b", &r->b));
+    SPEX_CHECK(spex_h5r_attr_int(rd, fid, "/", "groups", &r->groups));
     SPEX_CHECK(h5r_attr_str_into(rd, fid, "delays", r->delays, sizeof r->delays));
-    SPEX_CHECK(h5r_attr_int(rd, fid, "/", "delays_count", &r->delays_count));
+    SPEX_CHECK(spex_h5r_attr_int(rd, fid, "/", "delays_count", &r->delays_count));
     if (r->n_features < 0)
-        st = h5r_corrupt(rd, "attribute 'n_features' of / is %d", r->n_features);
+        st = spex_h5r_corrupt(rd, "attribute 'n_features' of / is %d", r->n_features);
     else if (r->max_order < 0 || r->max_order > SPEX_MAX_ORDER)
-        st = h5r_corrupt(rd, "attribute 'max_order' of / is %d, outside 0..%d", r->max_order,
+        st = spex_h5r_corrupt(rd, "attribute 'max_order' of / is %d, outside 0..%d", r->max_order,
                          SPEX_MAX_ORDER);
 out:
     return st;
 }
 
-static spex_status h5r_config(h5r *rd, hid_t fid, spex_result *r)
+static spex_status h5r_config(spex_h5r *rd, hid_t fid, spex_result *r)
 {
     spex_status st = SPEX_OK;
     char *text = NULL;
     hid_t d = h5r_dataset(rd, fid, "/study/config", H5T_STRING, 0, NULL);
     if (d < 0)
         return rd->err->code;
-    st = h5r_strings(rd, d, 0, "dataset /study/config", 1, &text);
+    st = spex_h5r_strings(rd, d, 0, "dataset /study/config", 1, &text);
     H5Dclose(d);
     /* The writer stores "" when no study was recorded. */
     if (st == SPEX_OK && text[0] != '\0') {
@@ -949,13 +497,13 @@ static spex_status h5r_config(h5r *rd, hid_t fid, spex_result *r)
 }
 
 /* The ranked rows, checked the way the decoder would have produced them. */
-static spex_status h5r_fourier(h5r *rd, hid_t fid, spex_result *r)
+static spex_status h5r_fourier(spex_h5r *rd, hid_t fid, spex_result *r)
 {
     spex_status st = SPEX_OK;
     uint64_t k = 0;
     int32_t *order = NULL, *features = NULL;
     double *coef = NULL;
-    SPEX_CHECK(h5r_attr_num(rd, fid, "/", "n_terms", H5T_INTEGER, H5T_NATIVE_UINT64, &k));
+    SPEX_CHECK(spex_h5r_attr_num(rd, fid, "/", "n_terms", H5T_INTEGER, H5T_NATIVE_UINT64, &k));
     hsize_t width = r->max_order > 0 ? (hsize_t)r->max_order : 1;
     hsize_t dims[2] = {k, width};
     size_t rows = (size_t)k;
@@ -977,7 +525,7 @@ static spex_status h5r_fourier(h5r *rd, hid_t fid, spex_result *r)
         spex_term t;
         memset(&t, 0, sizeof t);
         if (order[i] < 0 || order[i] > r->max_order) {
-            st = h5r_corrupt(rd, "/fourier/order row %zu is %d, outside 0..max_order %d", i,
+            st = spex_h5r_corrupt(rd, "/fourier/order row %zu is %d, outside 0..max_order %d", i,
                              (int)order[i], r->max_order);
             goto out;
         }
@@ -987,7 +535,7 @@ static spex_status h5r_fourier(h5r *rd, hid_t fid, spex_result *r)
             int ok = j < t.order ? f[j] >= 0 && f[j] < r->n_features && (j == 0 || f[j] > f[j - 1])
                                  : f[j] == -1;
             if (!ok) {
-                st = h5r_corrupt(rd,
+                st = spex_h5r_corrupt(rd,
                                  "/fourier/features row %zu is not %d ascending indices below "
                                  "n_features %d padded with -1",
                                  i, (int)t.order, r->n_features);
@@ -1006,7 +554,7 @@ out:
     return st;
 }
 
-static spex_status h5r_names(h5r *rd, hid_t fid, spex_result *r)
+static spex_status h5r_names(spex_h5r *rd, hid_t fid, spex_result *r)
 {
     spex_status st = SPEX_OK;
     if (H5Lexists(fid, "/features", H5P_DEFAULT) <= 0 ||
@@ -1021,12 +569,12 @@ static spex_status h5r_names(h5r *rd, hid_t fid, spex_result *r)
         st = spex_error_set(rd->err, SPEX_EINTERNAL, "out of memory reading names of '%s'",
                             rd->path);
     else
-        st = h5r_strings(rd, d, 0, "dataset /features/name", (size_t)n, r->names);
+        st = spex_h5r_strings(rd, d, 0, "dataset /features/name", (size_t)n, r->names);
     H5Dclose(d);
     return st;
 }
 
-static spex_status h5r_diagnostics(h5r *rd, hid_t fid, spex_result *r)
+static spex_status h5r_diagnostics(spex_h5r *rd, hid_t fid, spex_result *r)
 {
     spex_status st = SPEX_OK;
     hsize_t nstages = SPEX_STAGE_COUNT;
@@ -1035,17 +583,17 @@ static spex_status h5r_diagnostics(h5r *rd, hid_t fid, spex_result *r)
                            1, &nstages, r->stage_seconds));
     g = H5Gopen2(fid, "/diagnostics", H5P_DEFAULT);
     if (g < 0) {
-        st = h5r_corrupt(rd, "group /diagnostics is missing");
+        st = spex_h5r_corrupt(rd, "group /diagnostics is missing");
         goto out;
     }
-    SPEX_CHECK(h5r_attr_int(rd, g, "/diagnostics", "peel_rounds", &r->peel_rounds));
-    SPEX_CHECK(h5r_attr_num(rd, g, "/diagnostics", "bins_zero", H5T_INTEGER, H5T_NATIVE_UINT64,
+    SPEX_CHECK(spex_h5r_attr_int(rd, g, "/diagnostics", "peel_rounds", &r->peel_rounds));
+    SPEX_CHECK(spex_h5r_attr_num(rd, g, "/diagnostics", "bins_zero", H5T_INTEGER, H5T_NATIVE_UINT64,
                             &r->bins_zero));
-    SPEX_CHECK(h5r_attr_num(rd, g, "/diagnostics", "bins_single", H5T_INTEGER,
+    SPEX_CHECK(spex_h5r_attr_num(rd, g, "/diagnostics", "bins_single", H5T_INTEGER,
                             H5T_NATIVE_UINT64, &r->bins_single));
-    SPEX_CHECK(h5r_attr_num(rd, g, "/diagnostics", "bins_multi", H5T_INTEGER, H5T_NATIVE_UINT64,
+    SPEX_CHECK(spex_h5r_attr_num(rd, g, "/diagnostics", "bins_multi", H5T_INTEGER, H5T_NATIVE_UINT64,
                             &r->bins_multi));
-    SPEX_CHECK(h5r_attr_num(rd, g, "/diagnostics", "bins_unresolved", H5T_INTEGER,
+    SPEX_CHECK(spex_h5r_attr_num(rd, g, "/diagnostics", "bins_unresolved", H5T_INTEGER,
                             H5T_NATIVE_UINT64, &r->bins_unresolved));
 out:
     if (g >= 0)
@@ -1055,7 +603,7 @@ out:
 
 /* The format attributes come first: anything else is "not a spex result"
  * rather than a list of missing datasets. */
-static spex_status h5r_format(h5r *rd, hid_t fid)
+static spex_status h5r_format(spex_h5r *rd, hid_t fid)
 {
     spex_status st = SPEX_OK;
     char *format = NULL;
@@ -1063,11 +611,11 @@ static spex_status h5r_format(h5r *rd, hid_t fid)
     /* A private error: why the attribute is unusable does not matter, the
      * verdict does. */
     spex_error detail;
-    h5r probe = {rd->path, &detail};
+    spex_h5r probe = {rd->path, &detail, rd->kind};
     spex_error_clear(&detail);
-    if (h5r_attr_str(&probe, fid, "/", "format", &format) != SPEX_OK || format == NULL ||
+    if (spex_h5r_attr_str(&probe, fid, "/", "format", &format) != SPEX_OK || format == NULL ||
         strcmp(format, FORMAT_NAME) != 0 ||
-        h5r_attr_int(&probe, fid, "/", "format_version", &version) != SPEX_OK) {
+        spex_h5r_attr_int(&probe, fid, "/", "format_version", &version) != SPEX_OK) {
         st = spex_error_set(rd->err, SPEX_EINPUT, "'%s' is not a spex result file", rd->path);
         goto out;
     }
@@ -1082,38 +630,13 @@ out:
 spex_status spex_h5_read_result(const char *path, spex_result *r, spex_error *err)
 {
     spex_status st = SPEX_OK;
-    h5r rd = {path, err};
-    hid_t fapl = -1, fid = -1;
-    h5_quiet quiet;
+    spex_h5r rd = {path, err, "result"};
+    hid_t fid = -1;
+    spex_h5_quiet quiet;
 
     spex_result_init(r);
-    h5_quiet_begin(&quiet);
-    /* The system says best why a file cannot be opened; HDF5 only says
-     * that it could not. */
-    FILE *probe = fopen(path, "rb");
-    if (probe == NULL) {
-        st = spex_error_set(err, SPEX_EIO, "cannot open '%s': %s", path, strerror(errno));
-        goto out;
-    }
-    fclose(probe);
-    if (H5Fis_hdf5(path) <= 0) {
-        st = spex_error_set(err, SPEX_EINPUT, "'%s' is not a spex result file (not HDF5)", path);
-        goto out;
-    }
-    /* Serial access (the default driver).  File locking only where the
-     * file system supports it: cluster file systems often lack flock and
-     * HDF5 would refuse to open the file. */
-    fapl = H5Pcreate(H5P_FILE_ACCESS);
-#if H5_VERSION_GE(1, 10, 7)
-    if (fapl >= 0)
-        H5Pset_file_locking(fapl, 1, 1);
-#endif
-    fid = H5Fopen(path, H5F_ACC_RDONLY, fapl >= 0 ? fapl : H5P_DEFAULT);
-    if (fid < 0) {
-        h5_detail d;
-        st = spex_error_set(err, SPEX_EIO, "cannot open '%s': %s", path, h5_detail_get(&d));
-        goto out;
-    }
+    spex_h5_quiet_begin(&quiet);
+    SPEX_CHECK(spex_h5r_open(&rd, SPEX_EIO, &fid));
     SPEX_CHECK(h5r_format(&rd, fid));
     SPEX_CHECK(h5r_root(&rd, fid, r));
     SPEX_CHECK(h5r_config(&rd, fid, r));
@@ -1121,13 +644,10 @@ spex_status spex_h5_read_result(const char *path, spex_result *r, spex_error *er
     SPEX_CHECK(h5r_names(&rd, fid, r));
     SPEX_CHECK(h5r_diagnostics(&rd, fid, r));
 out:
-    if (fid >= 0)
-        H5Fclose(fid);
-    if (fapl >= 0)
-        H5Pclose(fapl);
+    spex_h5_close_id(&fid);
     if (st != SPEX_OK)
         spex_result_free(r);
-    h5_quiet_end(&quiet);
+    spex_h5_quiet_end(&quiet);
     return st;
 }
 
@@ -1141,8 +661,8 @@ spex_status spex_h5_read_spectrum(const char *path, const char *group, spex_spec
     hid_t fid = -1, d[3] = {-1, -1, -1}, sp = -1;
     int32_t *order = NULL, *feat = NULL;
     double *coef = NULL;
-    h5_quiet quiet;
-    h5_quiet_begin(&quiet);
+    spex_h5_quiet quiet;
+    spex_h5_quiet_begin(&quiet);
     spex_spectrum_init(out);
     fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (fid < 0) {
@@ -1196,17 +716,16 @@ spex_status spex_h5_read_spectrum(const char *path, const char *group, spex_spec
         SPEX_CHECK(spex_spectrum_push(out, &t, err));
     }
 out:
-    if (sp >= 0)
-        H5Sclose(sp);
+    spex_h5_close_id(&sp);
     for (int i = 0; i < 3; i++)
-        h5_close_id(&d[i]);
-    h5_close_id(&fid);
+        spex_h5_close_id(&d[i]);
+    spex_h5_close_id(&fid);
     free(order);
     free(feat);
     free(coef);
     if (st != SPEX_OK)
         spex_spectrum_free(out);
-    h5_quiet_end(&quiet);
+    spex_h5_quiet_end(&quiet);
     return st;
 }
 
@@ -1216,8 +735,8 @@ spex_status spex_h5_read_vector(const char *path, const char *name, int n, doubl
     spex_status st = SPEX_OK;
     hid_t fid = -1, d = -1, sp = -1;
     hsize_t dim = 0;
-    h5_quiet quiet;
-    h5_quiet_begin(&quiet);
+    spex_h5_quiet quiet;
+    spex_h5_quiet_begin(&quiet);
     fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (fid < 0) {
         st = spex_error_set(err, SPEX_EIO, "cannot open '%s'", path);
@@ -1234,10 +753,9 @@ spex_status spex_h5_read_vector(const char *path, const char *name, int n, doubl
         (n > 0 && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0))
         st = spex_error_set(err, SPEX_EINPUT, "%s: %s is not %d float64 values", path, name, n);
 out:
-    if (sp >= 0)
-        H5Sclose(sp);
-    h5_close_id(&d);
-    h5_close_id(&fid);
-    h5_quiet_end(&quiet);
+    spex_h5_close_id(&sp);
+    spex_h5_close_id(&d);
+    spex_h5_close_id(&fid);
+    spex_h5_quiet_end(&quiet);
     return st;
 }

@@ -229,8 +229,9 @@ static spex_status csv_read(const char *path, const char *key, const char *label
             continue;
         int got = count_commas(s) + 1;
         if (got != nf) {
-            st = spex_error_set(err, SPEX_EINPUT, "%s = '%s', line %ld: %d fields, the header has %d",
-                                key, path, lineno, got, nf);
+            st = spex_error_set(err, SPEX_EINPUT,
+                                "%s = '%s', line %ld: %d fields, the header has %d", key, path,
+                                lineno, got, nf);
             goto out;
         }
         if (t->rows == cap) {
@@ -339,7 +340,8 @@ static spex_status h5_table_read(const char *path, const char *key, const char *
         SPEX_CHECK(h5_read_doubles(fid, path, key, label, 1, &ldim, &t->y, err));
         if (ldim != dims[0]) {
             st = spex_error_set(err, SPEX_EINPUT,
-                                "%s = '%s': label dataset '%s' has %llu entries, '%s' has %llu rows",
+                                "%s = '%s': label dataset '%s' has %llu entries, '%s' has %llu "
+                                "rows",
                                 key, path, label, (unsigned long long)ldim, dataset,
                                 (unsigned long long)dims[0]);
             goto out;
@@ -572,8 +574,10 @@ static spex_status model_flatten(xgb_model *m, const cJSON *model, const char *p
         m->tree_group[t] = (int32_t)g;
         for (int k = 0; k < nn; k++) {
             double l, r, f, c, d, type = 0;
-            if (!jnumber(cJSON_GetArrayItem(lc, k), &l) || !jnumber(cJSON_GetArrayItem(rc, k), &r) ||
-                !jnumber(cJSON_GetArrayItem(si, k), &f) || !jnumber(cJSON_GetArrayItem(sc, k), &c) ||
+            if (!jnumber(cJSON_GetArrayItem(lc, k), &l) ||
+                !jnumber(cJSON_GetArrayItem(rc, k), &r) ||
+                !jnumber(cJSON_GetArrayItem(si, k), &f) ||
+                !jnumber(cJSON_GetArrayItem(sc, k), &c) ||
                 !jnumber(cJSON_GetArrayItem(dl, k), &d)) {
                 st = spex_error_set(err, SPEX_EINPUT,
                                     "oracle.model = '%s': node %d of tree %d is malformed", path, k,
@@ -607,6 +611,148 @@ out:
     return st;
 }
 
+/* XGBoost 1.7 trusts a JSON model's structure: a repeated tree id, a child
+ * or a split feature out of range crashes it (in loading, saving or
+ * predicting) instead of failing.  So the trees of a JSON model file are
+ * checked here first: ids 0..T-1 once each, T = num_trees = tree_info's
+ * length, every node array num_nodes long, children and split features in
+ * range, categorical segments inside their category list.  Returns a
+ * reason, or NULL when the model is sound. */
+static const char *json_trees_unsound(const cJSON *root, char *why, size_t size)
+{
+    const cJSON *learner = jget(root, "learner"), *gb = jget(learner, "gradient_booster");
+    const cJSON *name = jget(gb, "name"), *model = NULL;
+    double nfeat = 0, ntrees = -1;
+    if (!cJSON_IsObject(learner) || !cJSON_IsString(name) ||
+        !jnumber(jget(jget(learner, "learner_model_param"), "num_feature"), &nfeat))
+        return "no learner, booster or num_feature";
+    if (strcmp(name->valuestring, "gbtree") == 0)
+        model = jget(gb, "model");
+    else if (strcmp(name->valuestring, "dart") == 0)
+        model = jget(jget(gb, "gbtree"), "model");
+    else
+        return NULL;
+    const cJSON *trees = jget(model, "trees"), *info = jget(model, "tree_info");
+    if (!cJSON_IsArray(trees) || !cJSON_IsArray(info) ||
+        !jnumber(jget(jget(model, "gbtree_model_param"), "num_trees"), &ntrees))
+        return "no trees, tree_info or num_trees";
+    int T = cJSON_GetArraySize(trees);
+    if (ntrees != T || cJSON_GetArraySize(info) != T)
+        return "num_trees, tree_info and trees disagree";
+    uint8_t *seen = calloc((size_t)T + 1, 1);
+    if (seen == NULL)
+        return "out of memory";
+    static const char *const arrays[] = {"left_children", "right_children", "parents",
+                                         "split_indices", "split_conditions", "default_left",
+                                         "base_weights", "loss_changes", "sum_hessian",
+                                         "split_type", NULL};
+    const char *bad = NULL;
+    for (int t = 0; t < T && bad == NULL; t++) {
+        const cJSON *tr = cJSON_GetArrayItem(trees, t);
+        double id = -1, nodes = -1;
+        snprintf(why, size, "tree %d is malformed", t);
+        bad = why;
+        if (!jnumber(jget(tr, "id"), &id) || id != floor(id) || id < 0 || id >= T ||
+            seen[(int)id] || !jnumber(jget(jget(tr, "tree_param"), "num_nodes"), &nodes) ||
+            nodes < 1 || nodes > INT32_MAX)
+            break;
+        seen[(int)id] = 1;
+        int nn = (int)nodes, k = 0;
+        for (k = 0; arrays[k] != NULL; k++) {
+            const cJSON *a = jget(tr, arrays[k]);
+            /* split_type and sum_hessian may be absent from older models */
+            if (a == NULL && k >= 8)
+                continue;
+            if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != nn)
+                break;
+        }
+        if (arrays[k] != NULL)
+            break;
+        const cJSON *lc = jget(tr, "left_children"), *rc = jget(tr, "right_children");
+        const cJSON *si = jget(tr, "split_indices");
+        for (k = 0; k < nn; k++) {
+            double l = 0, r = 0, f = 0;
+            if (!jnumber(cJSON_GetArrayItem(lc, k), &l) ||
+                !jnumber(cJSON_GetArrayItem(rc, k), &r) || !jnumber(cJSON_GetArrayItem(si, k), &f))
+                break;
+            if (l == -1 && r == -1)
+                continue;
+            if (l < 1 || l >= nn || r < 1 || r >= nn || f < 0 || f >= nfeat)
+                break;
+        }
+        if (k < nn)
+            break;
+        const cJSON *cats = jget(tr, "categories"), *segs = jget(tr, "categories_segments"),
+                    *sizes = jget(tr, "categories_sizes"), *cnodes = jget(tr, "categories_nodes");
+        int nseg = cJSON_IsArray(segs) ? cJSON_GetArraySize(segs) : 0;
+        if (cJSON_GetArraySize(sizes) != nseg || cJSON_GetArraySize(cnodes) != nseg)
+            break;
+        for (k = 0; k < nseg; k++) {
+            double a = -1, b = -1, c = -1;
+            if (!jnumber(cJSON_GetArrayItem(segs, k), &a) ||
+                !jnumber(cJSON_GetArrayItem(sizes, k), &b) ||
+                !jnumber(cJSON_GetArrayItem(cnodes, k), &c) || a < 0 || b < 0 || c < 0 ||
+                c >= nn || a + b > cJSON_GetArraySize(cats))
+                break;
+        }
+        if (k < nseg)
+            break;
+        bad = NULL;
+    }
+    free(seen);
+    return bad;
+}
+
+/* Local.  When path is a JSON model (text starting with '{' and a key),
+ * checks it with json_trees_unsound before XGBoost reads it. */
+static spex_status json_model_check(const char *path, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    char *text = NULL, why[64];
+    cJSON *root = NULL;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return spex_error_set(err, SPEX_EINPUT, "oracle.model = '%s': cannot read: %s", path,
+                              strerror(errno));
+    if (fseek(f, 0, SEEK_END) != 0 || ftell(f) < 0) {
+        st = spex_error_set(err, SPEX_EINPUT, "oracle.model = '%s': cannot read its size", path);
+        goto out;
+    }
+    size_t len = (size_t)ftell(f);
+    rewind(f);
+    text = malloc(len + 1);
+    SPEX_ALLOC_CHECK(text, err, "the model file");
+    if (fread(text, 1, len, f) != len) {
+        st = spex_error_set(err, SPEX_EINPUT, "oracle.model = '%s': read error", path);
+        goto out;
+    }
+    text[len] = '\0';
+    size_t k = 0;
+    while (k < len && isspace((unsigned char)text[k]))
+        k++;
+    if (k >= len || text[k] != '{')
+        goto out; /* not JSON: UBJSON or binary, XGBoost's to judge */
+    k++;
+    while (k < len && isspace((unsigned char)text[k]))
+        k++;
+    if (k >= len || (text[k] != '"' && text[k] != '}'))
+        goto out; /* UBJSON also starts with '{' */
+    root = cJSON_ParseWithLength(text, len);
+    if (root == NULL) {
+        st = spex_error_set(err, SPEX_EINPUT, "oracle.model = '%s' is not valid JSON", path);
+        goto out;
+    }
+    const char *bad = json_trees_unsound(root, why, sizeof why);
+    if (bad != NULL)
+        st = spex_error_set(err, SPEX_EINPUT,
+                            "oracle.model = '%s' is not a sound XGBoost model (%s)", path, bad);
+out:
+    cJSON_Delete(root);
+    free(text);
+    fclose(f);
+    return st;
+}
+
 /* Local.  Loads oracle.model; reads its parameters and (gbtree, dart) its
  * trees from the JSON form XGBoost writes of it. */
 static spex_status model_load(const char *path, xgb_model *m, spex_error *err)
@@ -622,7 +768,26 @@ static spex_status model_load(const char *path, xgb_model *m, spex_error *err)
     if (f == NULL)
         return spex_error_set(err, SPEX_EINPUT, "oracle.model = '%s': cannot read: %s", path,
                               strerror(errno));
+    unsigned char head[64];
+    size_t got = fread(head, 1, sizeof head, f);
     fclose(f);
+    /* XGBoost reads any file that is not JSON as its old binary format, and
+     * a text file (a CSV given by mistake) then makes it allocate garbage
+     * sizes.  Models are JSON or UBJSON ('{'), or binary (not all text). */
+    size_t k = 0;
+    while (k < got && isspace(head[k]))
+        k++;
+    bool text = got > 0;
+    for (size_t i = 0; i < got; i++)
+        if (!isprint(head[i]) && !isspace(head[i]))
+            text = false;
+    if (got == 0 || (text && head[k] != '{'))
+        return spex_error_set(err, SPEX_EINPUT,
+                              "oracle.model = '%s' is not an XGBoost model (%s)", path,
+                              got == 0 ? "an empty file" : "a text file that is not JSON");
+    st = json_model_check(path, err);
+    if (st != SPEX_OK)
+        return st;
     if (XGBoosterCreate(NULL, 0, &m->h) != 0)
         return spex_error_set(err, SPEX_EINTERNAL, "XGBoosterCreate: %s",
                               xgb_message(msg, sizeof msg));
@@ -642,16 +807,19 @@ static spex_status model_load(const char *path, xgb_model *m, spex_error *err)
     }
     root = cJSON_ParseWithLength(buf, (size_t)len);
     const cJSON *learner = jget(root, "learner"), *lmp = jget(learner, "learner_model_param");
-    const cJSON *gb = jget(learner, "gradient_booster"), *obj = jget(jget(learner, "objective"), "name");
+    const cJSON *gb = jget(learner, "gradient_booster");
+    const cJSON *obj = jget(jget(learner, "objective"), "name");
     const cJSON *bname = jget(gb, "name");
-    double nfeat = 0, ncls = 0;
+    double nfeat = 0, ncls = 0, ntarget = 1;
     if (!learner || !jnumber(jget(lmp, "num_feature"), &nfeat) ||
         !jnumber(jget(lmp, "num_class"), &ncls) || !cJSON_IsString(obj) || !cJSON_IsString(bname)) {
         st = spex_error_set(err, SPEX_EINPUT, "oracle.model = '%s': unexpected JSON layout", path);
         goto out;
     }
     m->num_feature = (int)nfeat;
-    m->groups = ncls > 1 ? (int)ncls : 1;
+    /* Outputs per row: classes, or targets of a multi-output regression. */
+    jnumber(jget(lmp, "num_target"), &ntarget);
+    m->groups = ncls > 1 ? (int)ncls : ntarget > 1 ? (int)ntarget : 1;
     snprintf(m->objective, sizeof m->objective, "%s", obj->valuestring);
     snprintf(m->booster, sizeof m->booster, "%s", bname->valuestring);
     m->transform = transform_of(m->objective, &m->probability);
@@ -903,7 +1071,6 @@ typedef struct feat_state {
     float *inst;       /* n */
     float *base;       /* K x n */
     double label;      /* the instance's label (losses) */
-    bool native;
     float *margin0;    /* model.groups: base margin (native) */
     float *pred;       /* width scratch (native) */
     double *dpred;     /* width scratch */
@@ -1075,7 +1242,8 @@ static spex_status native_setup(spex_oracle *o, bool *ok, char *why, size_t whys
     size_t words = o->words;
     uint64_t *masks = calloc(CHECK_MASKS * words, sizeof *masks);
     double *a = malloc(CHECK_MASKS * sizeof *a), *b = malloc(CHECK_MASKS * sizeof *b);
-    float *xm = malloc((size_t)m->groups * sizeof *xm), *wm = malloc((size_t)m->groups * sizeof *wm);
+    float *xm = malloc((size_t)m->groups * sizeof *xm);
+    float *wm = malloc((size_t)m->groups * sizeof *wm);
     s->margin0 = calloc((size_t)m->groups, sizeof *s->margin0);
     s->pred = malloc((size_t)(m->groups > s->val.width ? m->groups : s->val.width) *
                      sizeof *s->pred);
@@ -1266,7 +1434,6 @@ static spex_status feat_create(const spex_config *cfg, spex_oracle *o, spex_erro
             goto out;
         }
     }
-    s->native = o->eval == feat_eval_native;
 out:
     table_free(&t);
     return st;
@@ -1404,7 +1571,8 @@ static spex_status train_create(const spex_config *cfg, spex_oracle *o, spex_err
     memset(&test, 0, sizeof test);
     memset(&shape, 0, sizeof shape);
     if (s == NULL)
-        return spex_error_set(err, SPEX_EINTERNAL, "out of memory creating the xgboost-train oracle");
+        return spex_error_set(err, SPEX_EINTERNAL,
+                              "out of memory creating the xgboost-train oracle");
     o->state = s;
     o->destroy = train_destroy;
     o->eval = train_eval;
@@ -1454,7 +1622,8 @@ static spex_status train_create(const spex_config *cfg, spex_oracle *o, spex_err
     snprintf(s->depth, sizeof s->depth, "%d", cfg->train_depth);
     snprintf(s->cols_text, sizeof s->cols_text, "%d", s->cols);
     snprintf(s->eta, sizeof s->eta, "%.17g", cfg->train_eta);
-    snprintf(s->seed, sizeof s->seed, "%" PRId64, cfg->oracle_seed >= 0 ? cfg->oracle_seed : cfg->seed);
+    snprintf(s->seed, sizeof s->seed, "%" PRId64,
+             cfg->oracle_seed >= 0 ? cfg->oracle_seed : cfg->seed);
     if (strncmp(s->objective, "multi:", 6) == 0) {
         double mx = 0;
         for (size_t r = 0; r < s->data.rows; r++) {
@@ -1621,7 +1790,8 @@ static spex_status trees_cache(trees_state *s, const float *x, const char *path,
             for (size_t t = 0; t < T; t++) {
                 double id = res[r * T + t];
                 int32_t nodes = m->tree_start[t + 1] - m->tree_start[t];
-                if (!(id >= 0 && id < nodes) || m->node[m->tree_start[t] + (int32_t)id].left != -1) {
+                if (!(id >= 0 && id < nodes) ||
+                    m->node[m->tree_start[t] + (int32_t)id].left != -1) {
                     st = spex_error_set(err, SPEX_EINPUT,
                                         "oracle.model = '%s': XGBoost's leaf %g of tree %zu is not "
                                         "a leaf of the model",
@@ -1646,8 +1816,10 @@ static spex_status trees_cache(trees_state *s, const float *x, const char *path,
     }
     for (int g = 0; g < m->groups; g++) {
         double b = 0;
-        for (size_t r = 0; r < R; r++)
-            b += (double)margin[r * (size_t)m->groups + (size_t)g] - sum[r * (size_t)m->groups + (size_t)g];
+        for (size_t r = 0; r < R; r++) {
+            size_t k = r * (size_t)m->groups + (size_t)g;
+            b += (double)margin[k] - sum[k];
+        }
         s->margin0[g] = b / (double)R;
     }
     /* XGBoost sums in float: allow its rounding, a few ulps per tree. */
@@ -1702,7 +1874,8 @@ static spex_status trees_create(const spex_config *cfg, spex_oracle *o, spex_err
     float *x = NULL;
     memset(&t, 0, sizeof t);
     if (s == NULL)
-        return spex_error_set(err, SPEX_EINTERNAL, "out of memory creating the xgboost-trees oracle");
+        return spex_error_set(err, SPEX_EINTERNAL,
+                              "out of memory creating the xgboost-trees oracle");
     o->state = s;
     o->destroy = trees_destroy;
     o->eval = trees_eval;

@@ -2,11 +2,11 @@
  * `spex plan`, checked by `spex decode` (doc/two-phase.md is the reference
  * for users, plan.h the summary).
  *
- * Writing follows the result file's rules (h5io.c): parallel HDF5 under
- * "<path>.tmp-<pid of rank 0>", renamed only when every rank finished;
- * fixed-length strings; the study text as a dataset; identical metadata
- * calls on every rank, and errors agreed before any collective transfer so
- * that no rank waits alone.  The masks are never all in one place: rank q
+ * Writing follows the result file's rules, with the writer they share
+ * (h5util.c): parallel HDF5 under "<path>.tmp-<pid of rank 0>", renamed
+ * only when every rank finished; fixed-length strings; the study text as a
+ * dataset; identical metadata calls on every rank, and errors agreed before
+ * any collective transfer so that no rank waits alone.  The masks are never all in one place: rank q
  * takes the block spex_partition(Q, q, size) of query rows and generates
  * them with spex_design_masks in batches of at most PLAN_BATCH_BYTES, one
  * collective write per batch (every rank joins every round, with an empty
@@ -19,16 +19,13 @@
  * infinity, so the scan costs Q / size reads per rank.
  */
 #ifndef _XOPEN_SOURCE
-#define _XOPEN_SOURCE 700 /* getpid, fsync */
+#define _XOPEN_SOURCE 700 /* getpid, gmtime_r */
 #endif
 
 #include "spex/plan.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <hdf5.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +35,7 @@
 #include "spex/assess.h"
 #include "spex/design.h"
 #include "spex/eval.h"
+#include "spex/h5util.h"
 #include "spex/mask.h"
 
 #ifndef SPEX_VERSION_STRING
@@ -52,61 +50,6 @@
 static const char MASK_LAYOUT[] =
     "feature i is bit i%8 of byte i/8; 1 = feature kept, 0 = masked; "
     "query q is design id q = ((c*(P+1)) + p)*2^b + l; test mask i is id 2^62 + i";
-
-/* ---- shared helpers --------------------------------------------------------- */
-
-/* HDF5's own stack printing is off while spex works on a file: spex reports
- * one line of its own. */
-typedef struct h5_quiet {
-    H5E_auto2_t func;
-    void *data;
-} h5_quiet;
-
-static void h5_quiet_begin(h5_quiet *q)
-{
-    H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-static void h5_quiet_end(const h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
-
-/* The innermost message on HDF5's error stack (cleared afterwards). */
-static herr_t detail_walk(unsigned n, const H5E_error2_t *e, void *data)
-{
-    if (n == 0 && e->desc != NULL)
-        snprintf(data, 256, "%s", e->desc);
-    return 0;
-}
-
-static const char *h5_detail(char buf[256])
-{
-    buf[0] = '\0';
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, detail_walk, buf);
-    H5Eclear2(H5E_DEFAULT);
-    if (buf[0] == '\0')
-        snprintf(buf, 256, "HDF5 error");
-    return buf;
-}
-
-static void close_obj(hid_t *id)
-{
-    if (*id >= 0)
-        H5Oclose(*id);
-    *id = -1;
-}
-
-static hid_t string_type(size_t size)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0)
-        return t;
-    if (H5Tset_size(t, size) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 ||
-        H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
-        H5Tclose(t);
-        return -1;
-    }
-    return t;
-}
 
 spex_status spex_plan_params_of(const spex_config *cfg, spex_plan_params *p, spex_error *err)
 {
@@ -145,118 +88,6 @@ spex_status spex_plan_params_of(const spex_config *cfg, spex_plan_params *p, spe
 
 /* ---- writing ------------------------------------------------------------------ */
 
-typedef struct plan_writer {
-    const char *tmp; /* the file being written, for messages */
-    spex_error *err;
-    int rank, size;
-    hid_t dxpl;      /* collective transfers */
-} plan_writer;
-
-static void pw_fail(plan_writer *w, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-/* Records "cannot write 'tmp': <what> failed (<HDF5 detail>)". */
-static void pw_fail(plan_writer *w, const char *fmt, ...)
-{
-    char what[256], detail[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    spex_error_set(w->err, SPEX_EIO, "cannot write '%s': %s failed (%s)", w->tmp, what,
-                   h5_detail(detail));
-}
-
-static void pw_attr(plan_writer *w, hid_t obj, const char *name, hid_t ftype, hid_t mtype,
-                    const void *value)
-{
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = space >= 0 ? H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT) : -1;
-    if (a < 0 || H5Awrite(a, mtype, value) < 0)
-        pw_fail(w, "writing attribute '%s'", name);
-    if (a >= 0)
-        H5Aclose(a);
-    if (space >= 0)
-        H5Sclose(space);
-}
-
-static void pw_attr_i32(plan_writer *w, hid_t obj, const char *name, int32_t v)
-{
-    pw_attr(w, obj, name, H5T_STD_I32LE, H5T_NATIVE_INT32, &v);
-}
-
-static void pw_attr_u64(plan_writer *w, hid_t obj, const char *name, uint64_t v)
-{
-    pw_attr(w, obj, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v);
-}
-
-static void pw_attr_str(plan_writer *w, hid_t obj, const char *name, const char *s)
-{
-    hid_t t = string_type(strlen(s) + 1);
-    if (t < 0)
-        pw_fail(w, "preparing attribute '%s'", name);
-    else
-        pw_attr(w, obj, name, t, t, s);
-    if (t >= 0)
-        H5Tclose(t);
-}
-
-static hid_t pw_group(plan_writer *w, hid_t fid, const char *name)
-{
-    hid_t g = H5Gcreate2(fid, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0)
-        pw_fail(w, "creating group %s", name);
-    return g;
-}
-
-/* A contiguous dataset, never pre-filled (every element is written). */
-static hid_t pw_dataset(plan_writer *w, hid_t fid, const char *name, hid_t ftype, int ndims,
-                        const hsize_t *dims)
-{
-    hid_t space = ndims == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(ndims, dims, NULL);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    hid_t d = -1;
-    if (space >= 0 && dcpl >= 0 && H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0)
-        d = H5Dcreate2(fid, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (d < 0)
-        pw_fail(w, "creating dataset %s", name);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (space >= 0)
-        H5Sclose(space);
-    return d;
-}
-
-/* Collective.  Writes rows [lo, hi) of d (width elements per row; 0 for a
- * 1-D dataset) from buf.  A rank without rows selects nothing but joins. */
-static void pw_rows(plan_writer *w, hid_t d, const char *name, hid_t mtype, hsize_t width,
-                    hsize_t lo, hsize_t hi, const void *buf)
-{
-    static const double no_rows = 0; /* HDF5 rejects a NULL buffer */
-    hsize_t start[2] = {lo, 0}, count[2] = {hi - lo, width};
-    hid_t fspace = H5Dget_space(d), mspace = -1;
-    /* An empty dataset has no storage; its extent is the same everywhere. */
-    if (fspace >= 0 && H5Sget_simple_extent_npoints(fspace) == 0) {
-        H5Sclose(fspace);
-        return;
-    }
-    mspace = H5Screate_simple(width > 0 ? 2 : 1, count, NULL);
-    herr_t rc = fspace >= 0 && mspace >= 0 ? 0 : -1;
-    if (rc >= 0 && hi > lo)
-        rc = H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
-    else if (rc >= 0)
-        rc = H5Sselect_none(fspace) < 0 || H5Sselect_none(mspace) < 0 ? -1 : 0;
-    if (rc < 0 || H5Dwrite(d, mtype, mspace, fspace, w->dxpl, hi > lo ? buf : &no_rows) < 0)
-        pw_fail(w, "writing dataset %s", name);
-    if (mspace >= 0)
-        H5Sclose(mspace);
-    if (fspace >= 0)
-        H5Sclose(fspace);
-}
-
 /* The datasets of a plan. */
 typedef struct plan_layout {
     hid_t g_study, g_queries, g_test;
@@ -265,74 +96,55 @@ typedef struct plan_layout {
 
 static void plan_layout_close(plan_layout *l)
 {
-    close_obj(&l->d_config);
-    close_obj(&l->q_masks);
-    close_obj(&l->q_values);
-    close_obj(&l->t_masks);
-    close_obj(&l->t_values);
-    close_obj(&l->g_study);
-    close_obj(&l->g_queries);
-    close_obj(&l->g_test);
+    spex_h5_close_id(&l->d_config);
+    spex_h5_close_id(&l->q_masks);
+    spex_h5_close_id(&l->q_values);
+    spex_h5_close_id(&l->t_masks);
+    spex_h5_close_id(&l->t_values);
+    spex_h5_close_id(&l->g_study);
+    spex_h5_close_id(&l->g_queries);
+    spex_h5_close_id(&l->g_test);
 }
 
 /* Collective.  Attributes, groups and datasets: identical calls with
  * identical values on every rank. */
-static void plan_layout_create(plan_writer *w, hid_t fid, const spex_config *cfg,
+static void plan_layout_create(spex_h5w *w, hid_t fid, const spex_config *cfg,
                                const spex_plan_params *p, const char *config,
                                const char *created, plan_layout *l)
 {
     hsize_t nbytes = ((hsize_t)p->n + 7) / 8;
     hsize_t qdims[2] = {p->queries, nbytes}, tdims[2] = {p->test_masks, nbytes};
     int64_t seed = p->seed;
+    const char *delays = spex_config_enum_name("method.delays", p->delays);
 
-    pw_attr_str(w, fid, "format", SPEX_PLAN_FORMAT);
-    pw_attr_i32(w, fid, "format_version", SPEX_PLAN_FORMAT_VERSION);
-    pw_attr_str(w, fid, "spex_version", SPEX_VERSION_STRING);
-    pw_attr_str(w, fid, "study", cfg->study_name);
-    pw_attr_str(w, fid, "created", created);
-    pw_attr_str(w, fid, "method", "spex");
-    pw_attr_i32(w, fid, "n_features", p->n);
-    pw_attr_i32(w, fid, "mask_bytes", (int32_t)nbytes);
-    pw_attr_i32(w, fid, "b", p->b);
-    pw_attr_i32(w, fid, "groups", p->groups);
-    pw_attr_i32(w, fid, "max_order", p->max_order);
-    pw_attr_str(w, fid, "delays", spex_config_enum_name("method.delays", p->delays));
-    pw_attr_i32(w, fid, "delays_count", p->delays_count);
-    pw_attr_u64(w, fid, "queries", p->queries);
-    pw_attr(w, fid, "seed", H5T_STD_I64LE, H5T_NATIVE_INT64, &seed);
-    pw_attr_u64(w, fid, "test_masks", p->test_masks);
-    pw_attr_u64(w, fid, "test_id_base", SPEX_TEST_ID_BASE);
-    pw_attr_str(w, fid, "mask_layout", MASK_LAYOUT);
+    spex_h5w_attr_str(w, fid, NULL, "format", SPEX_PLAN_FORMAT, sizeof SPEX_PLAN_FORMAT);
+    spex_h5w_attr_i32(w, fid, NULL, "format_version", SPEX_PLAN_FORMAT_VERSION);
+    spex_h5w_attr_str(w, fid, NULL, "spex_version", SPEX_VERSION_STRING,
+                      sizeof SPEX_VERSION_STRING);
+    spex_h5w_attr_str(w, fid, NULL, "study", cfg->study_name, sizeof cfg->study_name);
+    spex_h5w_attr_str(w, fid, NULL, "created", created, strlen(created) + 1);
+    spex_h5w_attr_str(w, fid, NULL, "method", "spex", sizeof "spex");
+    spex_h5w_attr_i32(w, fid, NULL, "n_features", p->n);
+    spex_h5w_attr_i32(w, fid, NULL, "mask_bytes", (int32_t)nbytes);
+    spex_h5w_attr_i32(w, fid, NULL, "b", p->b);
+    spex_h5w_attr_i32(w, fid, NULL, "groups", p->groups);
+    spex_h5w_attr_i32(w, fid, NULL, "max_order", p->max_order);
+    spex_h5w_attr_str(w, fid, NULL, "delays", delays, strlen(delays) + 1);
+    spex_h5w_attr_i32(w, fid, NULL, "delays_count", p->delays_count);
+    spex_h5w_attr_u64(w, fid, NULL, "queries", p->queries);
+    spex_h5w_attr(w, fid, NULL, "seed", H5T_STD_I64LE, H5T_NATIVE_INT64, &seed);
+    spex_h5w_attr_u64(w, fid, NULL, "test_masks", p->test_masks);
+    spex_h5w_attr_u64(w, fid, NULL, "test_id_base", SPEX_TEST_ID_BASE);
+    spex_h5w_attr_str(w, fid, NULL, "mask_layout", MASK_LAYOUT, sizeof MASK_LAYOUT);
 
-    l->g_study = pw_group(w, fid, "/study");
-    hid_t t = string_type(strlen(config) + 1);
-    l->d_config = pw_dataset(w, fid, "/study/config", t, 0, NULL);
-    if (t >= 0)
-        H5Tclose(t);
-    l->g_queries = pw_group(w, fid, "/queries");
-    l->q_masks = pw_dataset(w, fid, "/queries/masks", H5T_STD_U8LE, 2, qdims);
-    l->q_values = pw_dataset(w, fid, "/queries/values", H5T_IEEE_F64LE, 1, qdims);
-    l->g_test = pw_group(w, fid, "/test");
-    l->t_masks = pw_dataset(w, fid, "/test/masks", H5T_STD_U8LE, 2, tdims);
-    l->t_values = pw_dataset(w, fid, "/test/values", H5T_IEEE_F64LE, 1, tdims);
-}
-
-/* Collective.  The scalar study text; rank 0 supplies it. */
-static void plan_write_config(plan_writer *w, hid_t d, const char *config)
-{
-    hid_t t = string_type(strlen(config) + 1);
-    hid_t fspace = H5Dget_space(d), mspace = H5Screate(H5S_SCALAR);
-    herr_t rc = t >= 0 && fspace >= 0 && mspace >= 0 ? 0 : -1;
-    if (rc >= 0 && w->rank != 0)
-        rc = H5Sselect_none(fspace) < 0 || H5Sselect_none(mspace) < 0 ? -1 : 0;
-    if (rc < 0 || H5Dwrite(d, t, mspace, fspace, w->dxpl, config) < 0)
-        pw_fail(w, "writing dataset /study/config");
-    if (mspace >= 0)
-        H5Sclose(mspace);
-    if (fspace >= 0)
-        H5Sclose(fspace);
-    if (t >= 0)
-        H5Tclose(t);
+    l->g_study = spex_h5w_group(w, fid, "/study");
+    l->d_config = spex_h5w_text_dataset(w, fid, "/study/config", config);
+    l->g_queries = spex_h5w_group(w, fid, "/queries");
+    l->q_masks = spex_h5w_dataset(w, fid, "/queries/masks", H5T_STD_U8LE, 2, qdims);
+    l->q_values = spex_h5w_dataset(w, fid, "/queries/values", H5T_IEEE_F64LE, 1, qdims);
+    l->g_test = spex_h5w_group(w, fid, "/test");
+    l->t_masks = spex_h5w_dataset(w, fid, "/test/masks", H5T_STD_U8LE, 2, tdims);
+    l->t_values = spex_h5w_dataset(w, fid, "/test/values", H5T_IEEE_F64LE, 1, tdims);
 }
 
 /* Local.  Masks of design ids [id, id + count) into masks (count * words
@@ -351,12 +163,12 @@ static void design_ids(const spex_design *d, uint64_t id, size_t count, uint64_t
     }
 }
 
-/* Collective on comm.  Writes this rank's block of one mask/value pair of
+/* Collective on w->comm.  Writes this rank's block of one mask/value pair of
  * datasets (rows: d != NULL, the design's queries; d == NULL, the test
  * masks of seed) in rounds of at most `rows` rows.  Every rank takes the
  * same number of rounds and the ranks agree on errors before each. */
-static void plan_write_rows(plan_writer *w, MPI_Comm comm, const spex_design *d, uint64_t seed,
-                            int n, uint64_t total, hid_t dmask, hid_t dval, const char *what,
+static void plan_write_rows(spex_h5w *w, const spex_design *d, uint64_t seed, int n,
+                            uint64_t total, hid_t dmask, hid_t dval, const char *what,
                             size_t rows, spex_progress *prog, double *done, double scale)
 {
     size_t lo, hi, words = spex_mask_words(n), nbytes = ((size_t)n + 7) / 8;
@@ -375,7 +187,7 @@ static void plan_write_rows(plan_writer *w, MPI_Comm comm, const spex_design *d,
     size_t most = (size_t)total / (size_t)w->size + ((size_t)total % (size_t)w->size != 0);
     size_t rounds = (most + rows - 1) / rows;
     for (size_t r = 0; r < rounds; r++) {
-        if (spex_error_agree(comm, w->err) != SPEX_OK)
+        if (spex_error_agree(w->comm, w->err) != SPEX_OK)
             break;
         size_t a = lo + r * rows;
         size_t cnt = a < hi ? (hi - a < rows ? hi - a : rows) : 0;
@@ -389,31 +201,14 @@ static void plan_write_rows(plan_writer *w, MPI_Comm comm, const spex_design *d,
         }
         for (size_t i = 0; i < cnt; i++)
             spex_mask_to_bytes(masks + i * words, n, bytes + i * nbytes);
-        pw_rows(w, dmask, mname, H5T_NATIVE_UINT8, nbytes, a, a + cnt, bytes);
-        pw_rows(w, dval, vname, H5T_NATIVE_DOUBLE, 0, a, a + cnt, nan);
+        spex_h5w_rows(w, dmask, mname, H5T_NATIVE_UINT8, nbytes, a, a + cnt, bytes);
+        spex_h5w_rows(w, dval, vname, H5T_NATIVE_DOUBLE, 0, a, a + cnt, nan);
         *done += (double)cnt;
         spex_progress_update(prog, *done * scale);
     }
     free(masks);
     free(bytes);
     free(nan);
-}
-
-/* Rank 0 only: flushes the finished file and gives it its name. */
-static spex_status plan_publish(const char *tmp, const char *path, spex_error *err)
-{
-    int fd = open(tmp, O_RDONLY);
-    if (fd < 0 || fsync(fd) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return spex_error_set(err, SPEX_EIO, "cannot write '%s': %s", tmp, strerror(e));
-    }
-    close(fd);
-    if (rename(tmp, path) != 0)
-        return spex_error_set(err, SPEX_EIO, "cannot rename '%s' to '%s': %s", tmp, path,
-                              strerror(errno));
-    return SPEX_OK;
 }
 
 spex_status spex_plan_write(MPI_Comm comm, const spex_config *cfg, const char *path,
@@ -425,15 +220,12 @@ spex_status spex_plan_write(MPI_Comm comm, const spex_config *cfg, const char *p
     spex_design *d = NULL;
     char *config = NULL;
     plan_layout l = {-1, -1, -1, -1, -1, -1, -1, -1};
-    hid_t fapl = -1, fid = -1;
-    plan_writer w = {tmp, err, 0, 1, -1};
-    int attempted = 0; /* H5Fcreate was called: tmp may exist */
-    h5_quiet quiet;
+    spex_h5w w;
+    spex_h5_quiet quiet;
     double t0 = spex_now();
 
-    MPI_Comm_rank(comm, &w.rank);
-    MPI_Comm_size(comm, &w.size);
-    h5_quiet_begin(&quiet);
+    spex_h5w_init(&w, comm, tmp, err);
+    spex_h5_quiet_begin(&quiet);
     tmp[0] = '\0';
 
     /* One temporary name and one creation time for all ranks (parallel
@@ -470,34 +262,10 @@ spex_status spex_plan_write(MPI_Comm comm, const spex_config *cfg, const char *p
                     (unsigned long long)p.queries, (unsigned long long)p.test_masks,
                     total * (double)(nbytes + 8) / 1048576.0, w.size, w.size == 1 ? "" : "s");
 
-    fapl = H5Pcreate(H5P_FILE_ACCESS);
-    w.dxpl = H5Pcreate(H5P_DATASET_XFER);
-    if (fapl < 0 || w.dxpl < 0 || H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ||
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0 ||
-        H5Pset_dxpl_mpio(w.dxpl, H5FD_MPIO_COLLECTIVE) < 0)
-        pw_fail(&w, "setting up parallel HDF5");
-    SPEX_CHECK(spex_error_agree(comm, err));
-
-    attempted = 1;
-    fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    if (fid < 0) {
-        char detail[256];
-        const char *why = h5_detail(detail);
-        /* MPI-IO hides the reason; rank 0 asks the system. */
-        if (w.rank == 0) {
-            int fd = open(tmp, O_WRONLY | O_CREAT, 0666);
-            if (fd < 0)
-                why = strerror(errno);
-            else
-                close(fd);
-        }
-        spex_error_set(err, SPEX_EIO, "cannot create '%s': %s", tmp, why);
-    }
-    SPEX_CHECK(spex_error_agree(comm, err));
-
-    plan_layout_create(&w, fid, cfg, &p, config, created, &l);
+    SPEX_CHECK(spex_h5w_create(&w));
+    plan_layout_create(&w, w.fid, cfg, &p, config, created, &l);
     if (spex_error_agree(comm, err) == SPEX_OK)
-        plan_write_config(&w, l.d_config, config);
+        spex_h5w_text(&w, l.d_config, "/study/config", config);
 
     /* Rows: each rank its block, generated batch by batch. */
     size_t rows = PLAN_BATCH_BYTES / (nbytes ? nbytes : 1);
@@ -509,25 +277,15 @@ spex_status spex_plan_write(MPI_Comm comm, const spex_config *cfg, const char *p
     spex_partition((size_t)p.test_masks, w.rank, w.size, &tlo, &thi);
     double mine = (double)(hi - lo) + (double)(thi - tlo), done = 0;
     double scale = mine > 0 ? total / mine : 0; /* rank 0 speaks for the job */
-    plan_write_rows(&w, comm, d, 0, p.n, p.queries, l.q_masks, l.q_values, "queries", rows, &prog,
+    plan_write_rows(&w, d, 0, p.n, p.queries, l.q_masks, l.q_values, "queries", rows, &prog,
                     &done, scale);
-    plan_write_rows(&w, comm, NULL, (uint64_t)p.seed, p.n, p.test_masks, l.t_masks, l.t_values,
+    plan_write_rows(&w, NULL, (uint64_t)p.seed, p.n, p.test_masks, l.t_masks, l.t_values,
                     "test", rows, &prog, &done, scale);
 
 out:
     plan_layout_close(&l);
-    if (fid >= 0 && H5Fclose(fid) < 0)
-        pw_fail(&w, "closing the file");
-    if (w.dxpl >= 0)
-        H5Pclose(w.dxpl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
-    if (spex_error_agree(comm, err) == SPEX_OK && w.rank == 0)
-        plan_publish(tmp, path, err);
-    /* Only a complete file may carry the final name. */
-    if (spex_error_agree(comm, err) != SPEX_OK && w.rank == 0 && attempted)
-        unlink(tmp);
-    st = err->code;
+    spex_h5w_close(&w);
+    st = spex_h5w_publish(&w, path);
     if (st == SPEX_OK)
         spex_log_printf(log, 1,
                         "  wrote %s in %.2f s: fill /queries/values (and /test/values), then\n"
@@ -535,132 +293,11 @@ out:
                         path, spex_now() - t0, path);
     spex_design_destroy(d);
     free(config);
-    h5_quiet_end(&quiet);
+    spex_h5_quiet_end(&quiet);
     return st;
 }
 
 /* ---- checking ------------------------------------------------------------------ */
-
-typedef struct plan_reader {
-    const char *path;
-    spex_error *err;
-} plan_reader;
-
-static spex_status pr_bad(plan_reader *rd, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-/* Records "<path>: <what>" as an input error. */
-static spex_status pr_bad(plan_reader *rd, const char *fmt, ...)
-{
-    char what[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    H5Eclear2(H5E_DEFAULT);
-    return spex_error_set(rd->err, SPEX_EINPUT, "%s: %s", rd->path, what);
-}
-
-/* Local.  Opens a plan read-only with the default (serial) driver.  The
- * system says best why a file cannot be read; HDF5 why it is not usable. */
-static spex_status pr_open(plan_reader *rd, hid_t *fid)
-{
-    char detail[256];
-    *fid = -1;
-    FILE *probe = fopen(rd->path, "rb");
-    if (probe == NULL)
-        return spex_error_set(rd->err, SPEX_EIO, "cannot open '%s': %s", rd->path,
-                              strerror(errno));
-    fclose(probe);
-    if (H5Fis_hdf5(rd->path) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return spex_error_set(rd->err, SPEX_EINPUT, "'%s' is not a spex plan file (not HDF5)",
-                              rd->path);
-    }
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-#if H5_VERSION_GE(1, 10, 7)
-    /* Cluster file systems often lack flock: lock where possible only. */
-    if (fapl >= 0)
-        H5Pset_file_locking(fapl, 1, 1);
-#endif
-    *fid = H5Fopen(rd->path, H5F_ACC_RDONLY, fapl >= 0 ? fapl : H5P_DEFAULT);
-    /* Before any other call: a successful HDF5 call clears the stack. */
-    if (*fid < 0)
-        spex_error_set(rd->err, SPEX_EINPUT,
-                       "'%s' cannot be opened as HDF5: truncated or damaged? (%s)", rd->path,
-                       h5_detail(detail));
-    if (fapl >= 0)
-        H5Pclose(fapl);
-    return *fid < 0 ? rd->err->code : SPEX_OK;
-}
-
-/* A scalar numeric root attribute, converted to mtype (class cls). */
-static spex_status pr_attr_num(plan_reader *rd, hid_t fid, const char *name, H5T_class_t cls,
-                               hid_t mtype, void *out)
-{
-    spex_status st = SPEX_OK;
-    hid_t a = -1, t = -1, space = -1;
-    if (H5Aexists(fid, name) <= 0)
-        return pr_bad(rd, "attribute '%s' is missing (not a complete spex plan)", name);
-    a = H5Aopen(fid, name, H5P_DEFAULT);
-    t = a >= 0 ? H5Aget_type(a) : -1;
-    space = a >= 0 ? H5Aget_space(a) : -1;
-    if (t < 0 || space < 0 || H5Tget_class(t) != cls ||
-        H5Sget_simple_extent_npoints(space) != 1 || H5Aread(a, mtype, out) < 0)
-        st = pr_bad(rd, "attribute '%s' is not a single %s", name,
-                    cls == H5T_INTEGER ? "integer" : "string");
-    if (space >= 0)
-        H5Sclose(space);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    return st;
-}
-
-static spex_status pr_attr_int(plan_reader *rd, hid_t fid, const char *name, int *v)
-{
-    int32_t x = 0;
-    spex_status st = pr_attr_num(rd, fid, name, H5T_INTEGER, H5T_NATIVE_INT32, &x);
-    *v = x;
-    return st;
-}
-
-/* A string root attribute into buf (cap bytes); absent or not a string:
- * buf is "" and the result SPEX_EINPUT, without recording an error. */
-static spex_status pr_attr_str(hid_t fid, const char *name, char *buf, size_t cap)
-{
-    spex_status st = SPEX_EINPUT;
-    hid_t a = -1, t = -1, mt = -1, space = -1;
-    buf[0] = '\0';
-    if (H5Aexists(fid, name) <= 0)
-        goto out;
-    a = H5Aopen(fid, name, H5P_DEFAULT);
-    t = a >= 0 ? H5Aget_type(a) : -1;
-    space = a >= 0 ? H5Aget_space(a) : -1;
-    if (t < 0 || space < 0 || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) > 0 ||
-        H5Sget_simple_extent_npoints(space) != 1 || H5Tget_size(t) + 1 > cap)
-        goto out;
-    mt = string_type(H5Tget_size(t) + 1);
-    if (mt >= 0 && H5Aread(a, mt, buf) >= 0)
-        st = SPEX_OK;
-out:
-    H5Eclear2(H5E_DEFAULT);
-    if (mt >= 0)
-        H5Tclose(mt);
-    if (space >= 0)
-        H5Sclose(space);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    if (st != SPEX_OK)
-        buf[0] = '\0';
-    return st;
-}
 
 /* "float64[100]" / "uint8[10][2]" / "a string": what a dataset is. */
 static void describe(hid_t t, hid_t space, char *buf, size_t cap)
@@ -684,13 +321,13 @@ static void describe(hid_t t, hid_t space, char *buf, size_t cap)
 
 /* Checks that dataset name is integer of 1 byte (width > 0: masks) or
  * floating point (width 0: values) with the extent [rows] or [rows][width]. */
-static spex_status pr_check_dataset(plan_reader *rd, hid_t fid, const char *name, uint64_t rows,
+static spex_status pr_check_dataset(spex_h5r *rd, hid_t fid, const char *name, uint64_t rows,
                                     uint64_t width)
 {
     spex_status st = SPEX_OK;
     hid_t d = -1, t = -1, space = -1;
     if (H5Lexists(fid, name, H5P_DEFAULT) <= 0 || (d = H5Dopen2(fid, name, H5P_DEFAULT)) < 0)
-        return pr_bad(rd, "dataset %s is missing", name);
+        return spex_h5r_corrupt(rd, "dataset %s is missing", name);
     t = H5Dget_type(d);
     space = H5Dget_space(d);
     hsize_t dims[H5S_MAX_RANK];
@@ -707,25 +344,23 @@ static spex_status pr_check_dataset(plan_reader *rd, hid_t fid, const char *name
         else
             snprintf(want, sizeof want, "float64[%llu]", (unsigned long long)rows);
         describe(t, space, got, sizeof got);
-        st = pr_bad(rd, "dataset %s is %s, expected %s", name, got, want);
+        st = spex_h5r_corrupt(rd, "dataset %s is %s, expected %s", name, got, want);
     }
-    if (space >= 0)
-        H5Sclose(space);
-    if (t >= 0)
-        H5Tclose(t);
-    H5Dclose(d);
+    spex_h5_close_id(&space);
+    spex_h5_close_id(&t);
+    spex_h5_close_id(&d);
     return st;
 }
 
 /* Rank 0: the format, the design against the study's, the datasets. */
-static spex_status pr_check_file(plan_reader *rd, hid_t fid, const spex_config *cfg,
+static spex_status pr_check_file(spex_h5r *rd, hid_t fid, const spex_config *cfg,
                                  const spex_plan_params *want, spex_plan_params *got)
 {
     spex_status st = SPEX_OK;
     char format[64], delays[32];
     int version = 0;
     memset(got, 0, sizeof *got);
-    if (pr_attr_str(fid, "format", format, sizeof format) != SPEX_OK ||
+    if (spex_h5r_peek_str(fid, "format", format, sizeof format) != SPEX_OK ||
         strcmp(format, SPEX_PLAN_FORMAT) != 0) {
         if (format[0])
             return spex_error_set(rd->err, SPEX_EINPUT,
@@ -733,58 +368,62 @@ static spex_status pr_check_file(plan_reader *rd, hid_t fid, const spex_config *
                                   format);
         return spex_error_set(rd->err, SPEX_EINPUT, "'%s' is not a spex plan file", rd->path);
     }
-    SPEX_CHECK(pr_attr_int(rd, fid, "format_version", &version));
+    SPEX_CHECK(spex_h5r_attr_int(rd, fid, NULL, "format_version", &version));
     if (version != SPEX_PLAN_FORMAT_VERSION)
-        return pr_bad(rd, "format_version %d, this spex reads %d", version,
-                      SPEX_PLAN_FORMAT_VERSION);
-    SPEX_CHECK(pr_attr_int(rd, fid, "n_features", &got->n));
-    SPEX_CHECK(pr_attr_int(rd, fid, "b", &got->b));
-    SPEX_CHECK(pr_attr_int(rd, fid, "groups", &got->groups));
-    SPEX_CHECK(pr_attr_int(rd, fid, "max_order", &got->max_order));
-    if (pr_attr_str(fid, "delays", delays, sizeof delays) != SPEX_OK)
-        return pr_bad(rd, "attribute 'delays' is missing or not a string");
-    SPEX_CHECK(pr_attr_int(rd, fid, "delays_count", &got->delays_count));
-    SPEX_CHECK(pr_attr_num(rd, fid, "seed", H5T_INTEGER, H5T_NATIVE_INT64, &got->seed));
-    SPEX_CHECK(pr_attr_num(rd, fid, "queries", H5T_INTEGER, H5T_NATIVE_UINT64, &got->queries));
-    SPEX_CHECK(pr_attr_num(rd, fid, "test_masks", H5T_INTEGER, H5T_NATIVE_UINT64,
-                           &got->test_masks));
+        return spex_h5r_corrupt(rd, "format_version %d, this spex reads %d", version,
+                                SPEX_PLAN_FORMAT_VERSION);
+    SPEX_CHECK(spex_h5r_attr_int(rd, fid, NULL, "n_features", &got->n));
+    SPEX_CHECK(spex_h5r_attr_int(rd, fid, NULL, "b", &got->b));
+    SPEX_CHECK(spex_h5r_attr_int(rd, fid, NULL, "groups", &got->groups));
+    SPEX_CHECK(spex_h5r_attr_int(rd, fid, NULL, "max_order", &got->max_order));
+    if (spex_h5r_peek_str(fid, "delays", delays, sizeof delays) != SPEX_OK)
+        return spex_h5r_corrupt(rd, "attribute 'delays' is missing or not a string");
+    SPEX_CHECK(spex_h5r_attr_int(rd, fid, NULL, "delays_count", &got->delays_count));
+    SPEX_CHECK(spex_h5r_attr_num(rd, fid, NULL, "seed", H5T_INTEGER, H5T_NATIVE_INT64,
+                                 &got->seed));
+    SPEX_CHECK(spex_h5r_attr_num(rd, fid, NULL, "queries", H5T_INTEGER, H5T_NATIVE_UINT64,
+                                 &got->queries));
+    SPEX_CHECK(spex_h5r_attr_num(rd, fid, NULL, "test_masks", H5T_INTEGER, H5T_NATIVE_UINT64,
+                                 &got->test_masks));
     got->delays = strcmp(delays, "identity") == 0 ? SPEX_DELAYS_IDENTITY : SPEX_DELAYS_BCH;
 
     /* The parameters the design is made of, each named by its study key. */
     const char *chosen = cfg->b == 0 ? " (chosen from method.budget/sparsity)" : "";
     const char *wd = spex_config_enum_name("method.delays", want->delays);
     if (got->n != want->n)
-        return pr_bad(rd, "planned for features.n = %d, this study has features.n = %d", got->n,
-                      want->n);
+        return spex_h5r_corrupt(rd, "planned for features.n = %d, this study has features.n = %d",
+                                got->n, want->n);
     if (got->b != want->b)
-        return pr_bad(rd, "planned for method.b = %d, this study has method.b = %d%s", got->b,
-                      want->b, chosen);
+        return spex_h5r_corrupt(rd, "planned for method.b = %d, this study has method.b = %d%s",
+                                got->b, want->b, chosen);
     if (got->groups != want->groups)
-        return pr_bad(rd, "planned for method.groups = %d, this study has method.groups = %d",
-                      got->groups, want->groups);
+        return spex_h5r_corrupt(
+            rd, "planned for method.groups = %d, this study has method.groups = %d", got->groups,
+            want->groups);
     if (got->max_order != want->max_order)
-        return pr_bad(rd,
-                      "planned for method.max_order = %d, this study has method.max_order = %d",
-                      got->max_order, want->max_order);
+        return spex_h5r_corrupt(
+            rd, "planned for method.max_order = %d, this study has method.max_order = %d",
+            got->max_order, want->max_order);
     if (strcmp(delays, wd) != 0)
-        return pr_bad(rd, "planned for method.delays = %s, this study has method.delays = %s",
-                      delays, wd);
+        return spex_h5r_corrupt(
+            rd, "planned for method.delays = %s, this study has method.delays = %s", delays, wd);
     if (got->seed != want->seed)
-        return pr_bad(rd, "planned for study.seed = %lld, this study has study.seed = %lld",
-                      (long long)got->seed, (long long)want->seed);
+        return spex_h5r_corrupt(
+            rd, "planned for study.seed = %lld, this study has study.seed = %lld",
+            (long long)got->seed, (long long)want->seed);
     if (got->delays_count != want->delays_count || got->queries != want->queries)
-        return pr_bad(rd,
-                      "has %llu queries (%d delays), this study's design %llu (%d delays): "
-                      "written by another spex version?",
-                      (unsigned long long)got->queries, got->delays_count,
-                      (unsigned long long)want->queries, want->delays_count);
+        return spex_h5r_corrupt(rd,
+                                "has %llu queries (%d delays), this study's design %llu (%d "
+                                "delays): written by another spex version?",
+                                (unsigned long long)got->queries, got->delays_count,
+                                (unsigned long long)want->queries, want->delays_count);
     /* Test mask i depends on (seed, i) only: any prefix of the plan's serves. */
     if (got->test_masks < want->test_masks)
-        return pr_bad(rd,
-                      "has %llu test masks, this study asks for output.test_masks = %llu (use "
-                      "at most the plan's, or 0 to skip faithfulness)",
-                      (unsigned long long)got->test_masks,
-                      (unsigned long long)want->test_masks);
+        return spex_h5r_corrupt(rd,
+                                "has %llu test masks, this study asks for output.test_masks = "
+                                "%llu (use at most the plan's, or 0 to skip faithfulness)",
+                                (unsigned long long)got->test_masks,
+                                (unsigned long long)want->test_masks);
 
     uint64_t nbytes = ((uint64_t)got->n + 7) / 8;
     SPEX_CHECK(pr_check_dataset(rd, fid, "/queries/masks", got->queries, nbytes));
@@ -797,7 +436,7 @@ out:
 
 /* Local.  Scans this rank's block of the first `total` values of dataset
  * name for one that is not finite; reports the first. */
-static spex_status pr_scan_values(plan_reader *rd, hid_t fid, const char *name, uint64_t total,
+static spex_status pr_scan_values(spex_h5r *rd, hid_t fid, const char *name, uint64_t total,
                                   int rank, int size)
 {
     spex_status st = SPEX_OK;
@@ -813,7 +452,7 @@ static spex_status pr_scan_values(plan_reader *rd, hid_t fid, const char *name, 
     d = H5Dopen2(fid, name, H5P_DEFAULT);
     fspace = d >= 0 ? H5Dget_space(d) : -1;
     if (fspace < 0) {
-        st = pr_bad(rd, "cannot open dataset %s", name);
+        st = spex_h5r_corrupt(rd, "cannot open dataset %s", name);
         goto out;
     }
     for (size_t a = lo; a < hi; a += step) {
@@ -822,31 +461,30 @@ static spex_status pr_scan_values(plan_reader *rd, hid_t fid, const char *name, 
         if (mspace < 0 ||
             H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0 ||
             H5Dread(d, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, buf) < 0) {
-            char detail[256];
-            st = pr_bad(rd, "cannot read %s[%zu..%llu]: truncated or damaged? (%s)", name, a,
-                        (unsigned long long)(a + count - 1), h5_detail(detail));
+            spex_h5_detail detail;
+            st = spex_h5r_corrupt(rd, "cannot read %s[%zu..%llu]: truncated or damaged? (%s)",
+                                  name, a, (unsigned long long)(a + count - 1),
+                                  spex_h5_detail_get(&detail));
             goto out;
         }
         H5Sclose(mspace);
         mspace = -1;
         for (size_t i = 0; i < count; i++) {
             if (isnan(buf[i])) {
-                st = pr_bad(rd, "%s[%zu] is NaN (not filled)", name, a + i);
+                st = spex_h5r_corrupt(rd, "%s[%zu] is NaN (not filled)", name, a + i);
                 goto out;
             }
             if (!isfinite(buf[i])) {
-                st = pr_bad(rd, "%s[%zu] is %g (values must be finite)", name, a + i, buf[i]);
+                st = spex_h5r_corrupt(rd, "%s[%zu] is %g (values must be finite)", name, a + i,
+                                      buf[i]);
                 goto out;
             }
         }
     }
 out:
-    if (mspace >= 0)
-        H5Sclose(mspace);
-    if (fspace >= 0)
-        H5Sclose(fspace);
-    if (d >= 0)
-        H5Dclose(d);
+    spex_h5_close_id(&mspace);
+    spex_h5_close_id(&fspace);
+    spex_h5_close_id(&d);
     free(buf);
     return st;
 }
@@ -855,22 +493,20 @@ spex_status spex_plan_check(MPI_Comm comm, const spex_config *cfg, const char *p
                             spex_plan_params *plan, spex_error *err)
 {
     spex_plan_params want;
-    plan_reader rd = {path, err};
+    spex_h5r rd = {path, err, "plan"};
     hid_t fid = -1;
-    h5_quiet quiet;
+    spex_h5_quiet quiet;
     int rank, size;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     memset(plan, 0, sizeof *plan);
-    h5_quiet_begin(&quiet);
+    spex_h5_quiet_begin(&quiet);
 
     /* The study is the same on every rank, so is this verdict. */
     spex_plan_params_of(cfg, &want, err);
-    if (err->code == SPEX_OK && rank == 0 && pr_open(&rd, &fid) == SPEX_OK)
+    if (err->code == SPEX_OK && rank == 0 && spex_h5r_open(&rd, SPEX_EINPUT, &fid) == SPEX_OK)
         pr_check_file(&rd, fid, cfg, &want, plan);
-    if (fid >= 0)
-        H5Fclose(fid);
-    fid = -1;
+    spex_h5_close_id(&fid);
     if (spex_error_agree(comm, err) != SPEX_OK)
         goto out;
     MPI_Bcast(plan, (int)sizeof *plan, MPI_BYTE, 0, comm);
@@ -878,14 +514,13 @@ spex_status spex_plan_check(MPI_Comm comm, const spex_config *cfg, const char *p
     /* Every rank its block: the queries first, so that an unfilled query
      * is reported before an unfilled test mask, and the lowest index wins
      * (blocks are in rank order and the agreed error is the lowest rank's). */
-    if (pr_open(&rd, &fid) == SPEX_OK)
+    if (spex_h5r_open(&rd, SPEX_EINPUT, &fid) == SPEX_OK)
         pr_scan_values(&rd, fid, "/queries/values", plan->queries, rank, size);
     if (spex_error_agree(comm, err) == SPEX_OK && fid >= 0)
         pr_scan_values(&rd, fid, "/test/values", want.test_masks, rank, size);
     spex_error_agree(comm, err);
 out:
-    if (fid >= 0)
-        H5Fclose(fid);
-    h5_quiet_end(&quiet);
+    spex_h5_close_id(&fid);
+    spex_h5_quiet_end(&quiet);
     return err->code;
 }

@@ -887,6 +887,49 @@ static void test_show_prints_indices_without_names(void)
     tdir_remove(dir);
 }
 
+/* spex show of the outputs besides the Fourier table (spex_h5_read_spectrum,
+ * spex_h5_read_vector) on a file that has them, lacks them, or is damaged:
+ * every call closes the file again, on its error paths too. */
+static void test_show_outputs_close_the_file(void)
+{
+    char dir[64], path[128], want[256];
+    spex_result r;
+    spex_error err;
+    FILE *sink = tmpfile();
+    CU_ASSERT_FATAL(sink != NULL);
+    tdir_make(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/s.h5", dir);
+    sample_result(&r, 1);
+    CU_ASSERT_EQUAL_FATAL(write_result(path, &r, &err), SPEX_OK);
+
+    spex_error_clear(&err);
+    CU_ASSERT_EQUAL(spex_show(path, 0, "mobius", sink, &err), SPEX_OK);
+    assert_no_open_hdf5();
+    spex_error_clear(&err);
+    CU_ASSERT_EQUAL(spex_show(path, 0, "sii", sink, &err), SPEX_EINPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "has no /indices/sii"));
+    assert_no_open_hdf5();
+    spex_error_clear(&err);
+    CU_ASSERT_EQUAL(spex_show(path, 0, "shapley", sink, &err), SPEX_EINPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "has no /values/shapley"));
+    assert_no_open_hdf5();
+
+    /* Damaged: /mobius without its coefficients. */
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    CU_ASSERT_FATAL(f >= 0);
+    H5Ldelete(f, "/mobius/coef", H5P_DEFAULT);
+    H5Fclose(f);
+    spex_error_clear(&err);
+    CU_ASSERT_EQUAL(spex_show(path, 0, "mobius", sink, &err), SPEX_EINPUT);
+    snprintf(want, sizeof want, "%s: dataset /mobius/coef is missing", path);
+    CU_ASSERT_STRING_EQUAL(err.msg, want);
+    assert_no_open_hdf5();
+
+    fclose(sink);
+    spex_result_free(&r);
+    tdir_remove(dir);
+}
+
 static void test_show_missing_file_fails(void)
 {
     spex_status st;
@@ -924,6 +967,7 @@ static const test_case TESTS[] = {
     {"names_read_missing_file", test_names_read_missing_file},
     {"show_prints_names_ranked", test_show_prints_names_ranked},
     {"show_prints_indices_without_names", test_show_prints_indices_without_names},
+    {"show_outputs_close_the_file", test_show_outputs_close_the_file},
     {"show_missing_file_fails", test_show_missing_file_fails},
     {NULL, NULL},
 };

@@ -112,6 +112,7 @@ typedef struct spex_config {
     int depth;                    /* tree depth; 0 = max_order */
     double learning_rate;         /* XGBoost eta */
     int early_stopping;           /* rounds without held-out improvement */
+    int retrain;                  /* 1: then train on all samples */
     int threads;                  /* training threads on rank 0; 0 = its CPUs */
     int keep_terms;               /* non-constant terms refined; 0 = auto */
     double keep_energy;           /* share of the proxy's non-constant energy kept */

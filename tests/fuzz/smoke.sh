@@ -43,11 +43,13 @@ finish() {
 # static parser) defines that file's symbols itself, so the archive's copy
 # is never pulled in.  fuzz_h5_{result,ckpt,plan} are fuzz_h5_struct.c compiled with
 # FUZZ_H5_RAW = 0, 1, 2: the input is the whole file.
-HARNESSES="config set spectrum names exec_answers h5_struct h5_result h5_ckpt h5_plan xgb_model xgb_csv"
+HARNESSES="config set spectrum names exec_answers h5_struct h5_result h5_ckpt h5_plan xgb_model
+  xgb_csv proxy_model"
 [ -n "$FUZZ_ONLY" ] && HARNESSES=$FUZZ_ONLY
-LIB_SOURCES="error log rng mask config spectrum oracle oracle_sparse bch design wht eval peel
-  result h5io run show oracle_exec oracle_plugin convert refine assess proxy oracle_xgboost
-  plan oracle_hdf5 ckpt signal"
+# The library's sources, as Makefile.am lists them.
+LIB_SOURCES=$(sed -n '/^libspex_la_SOURCES *=/,/[^\\]$/p' "$srcdir/Makefile.am" | tr -d '\\' |
+    tr ' \t' '\n\n' | sed -n 's,^src/\(.*\)\.c$,\1,p' | tr '\n' ' ')
+[ -n "$LIB_SOURCES" ] || { echo "no libspex_la_SOURCES in $srcdir/Makefile.am"; exit 1; }
 
 source_of() {
     case $1 in
@@ -70,7 +72,7 @@ options_of() {
         exec_answers) echo "-max_len=16384" ;;
         h5_struct) echo "-max_len=2048" ;;
         h5_result|h5_ckpt|h5_plan) echo "-max_len=65536" ;;
-        xgb_model) echo "-max_len=16384 -dict=$FZ/json.dict" ;;
+        xgb_model|proxy_model) echo "-max_len=16384 -dict=$FZ/json.dict" ;;
     esac
 }
 

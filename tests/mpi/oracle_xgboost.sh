@@ -33,19 +33,22 @@ p = {"nthread": 1, "seed": 0, "tree_method": "exact", "verbosity": 0, "max_depth
 dm = xgb.DMatrix(X.astype(np.float32), label=y)
 xgb.train(dict(p, objective="multi:softprob", num_class=3), dm, 4).save_model("model-multi.json")
 dm = xgb.DMatrix(X.astype(np.float32), label=d[:, 6])
-xgb.train(dict(p, objective="binary:logistic", booster="dart", rate_drop=0.3), dm, 8).save_model("model-dart.json")
+dart = dict(p, objective="binary:logistic", booster="dart", rate_drop=0.3)
+xgb.train(dart, dm, 8).save_model("model-dart.json")
 PYEOF
 
 cat > bf.py <<'PYEOF'
-"""bf.py RESULT KIND [key=value ...] -- brute-force check of an xgboost
-oracle: its value on all 2^n masks computed here with xgboost-python, the
+"""bf.py RESULT key=value ... -- brute-force check of an xgboost oracle:
+its value on all 2^n masks computed here with xgboost-python, the
 Walsh-Hadamard transform of those values, and every coefficient compared
-with RESULT's /fourier.  Keys as in the study (model, data, label, ...)."""
+with RESULT's /fourier.  Keys: n (features.n), kind, and the [oracle] keys
+of the study (model, data, label, instance, ...)."""
 import json, sys
 import h5py, numpy as np, xgboost as xgb
 
-res, kind = sys.argv[1], sys.argv[2]
-o = dict(a.split("=", 1) for a in sys.argv[3:])
+res = sys.argv[1]
+o = dict(a.split("=", 1) for a in sys.argv[2:])
+kind = o["kind"]
 label, metric, cls = o.get("label", ""), o.get("metric", "prediction"), int(o.get("class", 0))
 values = o.get("output", "margin") == "probability" or metric == "logloss"
 ptype = "value" if values else "margin"
@@ -53,7 +56,8 @@ ptype = "value" if values else "margin"
 def table(path):
     if open(path, "rb").read(8) == b"\x89HDF\r\n\x1a\n":
         with h5py.File(path, "r") as f:
-            return f[o.get("dataset", "X")][...].astype(np.float64), (f[label][...] if label else None)
+            X = f[o.get("dataset", "X")][...].astype(np.float64)
+            return X, (f[label][...] if label else None)
     header = [h.strip() for h in open(path).readline().split(",")]
     d = np.genfromtxt(path, delimiter=",", skip_header=1, dtype=np.float64, ndmin=2)
     if not label:
@@ -128,8 +132,8 @@ elif kind == "xgboost-trees":
                                      for v, l in zip(saved[k], t["left_children"])]
         bst = xgb.Booster()
         bst.load_model(bytearray(json.dumps(model), "utf-8"))
-        return np.asarray(bst.inplace_predict(X.astype(np.float32), predict_type="margin",
-                                              strict_shape=True), dtype=np.float64).reshape(len(X), -1)
+        p = bst.inplace_predict(X.astype(np.float32), predict_type="margin", strict_shape=True)
+        return np.asarray(p, dtype=np.float64).reshape(len(X), -1)
     base = margin_with(-1)
     part = [margin_with(j) - base for j in range(n)]
     obj = model["learner"]["objective"]["name"]
@@ -158,7 +162,8 @@ F /= 2 ** n
 scale = max(1.0, np.abs(F).max())
 floor = float(o.get("floor", 1e-6)) * scale
 atol = float(o.get("atol", 1e-5)) * scale
-truth = {tuple(np.nonzero((k >> np.arange(n)) & 1)[0].tolist()): F[k] for k in range(2 ** n) if abs(F[k]) > floor}
+truth = {tuple(np.nonzero((k >> np.arange(n)) & 1)[0].tolist()): F[k]
+         for k in range(2 ** n) if abs(F[k]) > floor}
 missing = [k for k in truth if k not in got]
 extra = [k for k in got if k not in truth and abs(got[k]) > floor]
 err = max(abs(got.get(k, 0.0) - truth.get(k, 0.0)) for k in set(truth) | set(got))
@@ -173,31 +178,37 @@ if not ok:
 sys.exit(0 if ok else 1)
 PYEOF
 
-# xcase LABEL K "SPEX SETTINGS" "BF ARGS": spex on K ranks, then bf.py.
+# xcase LABEL K "KEYS" "METHOD": spex on K ranks, then bf.py.  KEYS are
+# n=..., kind=... and [oracle] keys (key=value, no blanks), given to both;
+# METHOD are [method] keys for spex.
 xcase() {
-    label=$1 k=$2 sargs=$3 bargs=$4
+    label=$1 k=$2 keys=$3 meth=$4
+    set --
+    for kv in $keys; do
+        case $kv in
+        n=*) set -- "$@" --set "features.$kv" ;;
+        *) set -- "$@" --set "oracle.$kv" ;;
+        esac
+    done
+    for kv in $meth; do set -- "$@" --set "method.$kv"; done
     rm -f r.h5
-    # shellcheck disable=SC2086 # settings are words without blanks
-    if ! spexrun "$k" run -q --set method.name=spex --set output.test_masks=1000 $sargs -o r.h5; then
+    if ! spexrun "$k" run -q --set method.name=spex --set output.test_masks=1000 "$@" -o r.h5; then
         fail "$label: spex exited $?"; sed 's/^/  | /' out.txt | tail -20; return 1
     fi
-    # shellcheck disable=SC2086
-    if $PY bf.py r.h5 $bargs >bf.txt 2>&1; then
+    # shellcheck disable=SC2086 # keys are words without blanks
+    if $PY bf.py r.h5 $keys >bf.txt 2>&1; then
         pass "$label: $(tail -1 bf.txt)"
     else
         fail "$label"; sed 's/^/  | /' bf.txt | tail -20; return 1
     fi
 }
-S=--set
 # Dense spectra (probabilities, losses, retraining) need every coefficient:
 # b = n, with 16 groups so that some group's random M is invertible.
-FULL="$S method.groups=16 $S method.delays=identity $S method.noise_sigma=0"
+FULL="groups=16 delays=identity noise_sigma=0"
 
 # ---- xgboost: feature attribution -------------------------------------------
-REG="$S features.n=16 $S oracle.kind=xgboost $S oracle.model=model-reg.json $S oracle.data=data.csv $S oracle.label=y"
-xcase "xgboost, row baseline, BCH delays, np=2" 2 \
-    "$REG $S oracle.instance=0 $S oracle.baseline=1 $S method.max_order=3 $S method.b=6" \
-    "xgboost n=16 model=model-reg.json data=data.csv label=y instance=0 baseline=1" &&
+REG="n=16 kind=xgboost model=model-reg.json data=data.csv label=y"
+xcase "xgboost, row baseline, BCH delays, np=2" 2 "$REG instance=0 baseline=1" "max_order=3 b=6" &&
     cp r.h5 native.h5 &&
     $PY - <<'PYEOF' && pass "xgboost: the model's interactions f0 f1, f3 f4 f5, f6 f7 are found" ||
 import h5py
@@ -208,10 +219,9 @@ for k in [(0, 1), (2,), (3, 4, 5), (6, 7)]:
     assert abs(got.get(k, 0)) > 0.05, (k, got.get(k))
 PYEOF
     fail "xgboost: expected interactions"
-xcase "xgboost, engine = xgboost (expanded rows)" 1 \
-    "$REG $S oracle.instance=0 $S oracle.baseline=1 $S method.max_order=3 $S method.b=6 $S oracle.engine=xgboost" \
-    "xgboost n=16 model=model-reg.json data=data.csv label=y instance=0 baseline=1" &&
-    $PY - <<'PYEOF' && pass "native and xgboost engines give the same spectrum" || fail "engines differ"
+xcase "xgboost, engine = xgboost (expanded rows)" 1 "$REG instance=0 baseline=1 engine=xgboost" \
+    "max_order=3 b=6" &&
+    $PY - <<'PYEOF' && pass "native and xgboost engines give the same spectrum" ||
 import h5py
 def terms(path):
     f = h5py.File(path, "r")
@@ -220,47 +230,57 @@ def terms(path):
 a, b = terms("native.h5"), terms("r.h5")
 assert all(abs(a.get(k, 0.0) - b.get(k, 0.0)) < 1e-6 for k in set(a) | set(b))
 PYEOF
+    fail "engines differ"
+$PY -c "import xgboost as x; x.Booster(model_file='model-reg.json').save_model('model-reg.ubj')"
+if spexrun 1 run -q --set method.name=spex --set features.n=16 --set oracle.kind=xgboost \
+        --set oracle.model=model-reg.ubj --set oracle.data=data.csv --set oracle.label=y \
+        --set oracle.baseline=1 --set method.max_order=3 --set method.b=6 -o ubj.h5 &&
+    $PY -c "import h5py, numpy as np, sys; a, b = h5py.File('native.h5'), h5py.File('ubj.h5')
+sys.exit(not np.allclose(a['fourier/coef'][...], b['fourier/coef'][...], rtol=0, atol=1e-12))"; then
+    pass "a UBJSON model gives the same spectrum as its JSON"
+else
+    fail "UBJSON model"; sed 's/^/  | /' out.txt | tail
+fi
 xcase "xgboost, HDF5 data, mean baseline of 100 rows" 2 \
-    "$S features.n=16 $S oracle.kind=xgboost $S oracle.model=model-reg.json $S oracle.data=data.h5 $S oracle.label=y $S oracle.instance=5 $S oracle.baseline=mean $S oracle.background=100 $S method.max_order=3 $S method.b=6" \
-    "xgboost n=16 model=model-reg.json data=data.h5 label=y instance=5 baseline=mean background=100"
-CLF="$S features.n=6 $S oracle.kind=xgboost $S oracle.model=model-clf.json $S oracle.data=clf.csv $S oracle.label=y $S method.max_order=6 $S method.b=6 $FULL"
+    "n=16 kind=xgboost model=model-reg.json data=data.h5 label=y instance=5 baseline=mean
+     background=100" "max_order=3 b=6"
+CLF="n=6 kind=xgboost model=model-clf.json data=clf.csv label=y"
 xcase "xgboost, probability, interventional (8 rows)" 2 \
-    "$CLF $S oracle.instance=3 $S oracle.baseline=interventional $S oracle.background=8 $S oracle.output=probability" \
-    "xgboost n=6 model=model-clf.json data=clf.csv label=y instance=3 baseline=interventional background=8 output=probability"
+    "$CLF instance=3 baseline=interventional background=8 output=probability" \
+    "max_order=6 b=6 $FULL"
 xcase "xgboost, logloss against the label, mean baseline" 1 \
-    "$CLF $S oracle.instance=4 $S oracle.baseline=mean $S oracle.metric=logloss" \
-    "xgboost n=6 model=model-clf.json data=clf.csv label=y instance=4 baseline=mean metric=logloss"
+    "$CLF instance=4 baseline=mean metric=logloss" "max_order=6 b=6 $FULL"
 xcase "xgboost, 3 classes, probability of class 2 (softmax)" 2 \
-    "$CLF $S oracle.model=model-multi.json $S oracle.data=multi.csv $S oracle.instance=7 $S oracle.baseline=2 $S oracle.output=probability $S oracle.class=2" \
-    "xgboost n=6 model=model-multi.json data=multi.csv label=y instance=7 baseline=2 output=probability class=2"
+    "n=6 kind=xgboost model=model-multi.json data=multi.csv label=y instance=7 baseline=2
+     output=probability class=2" "max_order=6 b=6 $FULL"
 xcase "xgboost, dart booster (engine auto falls back to XGBoost)" 1 \
-    "$CLF $S oracle.model=model-dart.json $S oracle.instance=1 $S oracle.baseline=0 $S oracle.output=probability" \
-    "xgboost n=6 model=model-dart.json data=clf.csv label=y instance=1 baseline=0 output=probability"
+    "n=6 kind=xgboost model=model-dart.json data=clf.csv label=y instance=1 baseline=0
+     output=probability" "max_order=6 b=6 $FULL"
 
 # ---- xgboost-train: data attribution ------------------------------------------
-TRAIN="$S features.n=6 $S oracle.kind=xgboost-train $S oracle.data=train.csv $S oracle.test=test.csv $S oracle.label=y $S oracle.train_rounds=3 $S method.max_order=6 $S method.b=6 $FULL"
-xcase "xgboost-train, prediction on a test row, np=2" 2 "$TRAIN $S oracle.instance=2" \
-    "xgboost-train n=6 data=train.csv test=test.csv label=y instance=2 train_rounds=3"
+TRAIN="n=6 kind=xgboost-train data=train.csv test=test.csv label=y train_rounds=3"
+xcase "xgboost-train, prediction on a test row, np=2" 2 "$TRAIN instance=2" "max_order=6 b=6 $FULL"
 xcase "xgboost-train, squared error, depth 2, eta 0.5" 1 \
-    "$TRAIN $S oracle.instance=1 $S oracle.metric=squared_error $S oracle.train_depth=2 $S oracle.train_eta=0.5" \
-    "xgboost-train n=6 data=train.csv test=test.csv label=y instance=1 train_rounds=3 metric=squared_error train_depth=2 train_eta=0.5"
+    "$TRAIN instance=1 metric=squared_error train_depth=2 train_eta=0.5" "max_order=6 b=6 $FULL"
 
 # ---- xgboost-trees: component attribution ---------------------------------------
 xcase "xgboost-trees, squared error of 10 groups of 4 rounds (order 2), np=2" 2 \
-    "$S features.n=10 $S oracle.kind=xgboost-trees $S oracle.model=model-reg.json $S oracle.data=valid.csv $S oracle.label=y $S oracle.tree_group=4 $S oracle.metric=squared_error $S method.max_order=2 $S method.b=6" \
-    "xgboost-trees n=10 model=model-reg.json data=valid.csv label=y tree_group=4 metric=squared_error"
+    "n=10 kind=xgboost-trees model=model-reg.json data=valid.csv label=y tree_group=4
+     metric=squared_error" "max_order=2 b=6"
 xcase "xgboost-trees, logloss of a classifier" 1 \
-    "$S features.n=5 $S oracle.kind=xgboost-trees $S oracle.model=model-clf.json $S oracle.data=clf.csv $S oracle.label=y $S oracle.tree_group=4 $S oracle.metric=logloss $S method.max_order=5 $S method.b=5 $FULL" \
-    "xgboost-trees n=5 model=model-clf.json data=clf.csv label=y tree_group=4 metric=logloss"
+    "n=5 kind=xgboost-trees model=model-clf.json data=clf.csv label=y tree_group=4 metric=logloss" \
+    "max_order=5 b=5 $FULL"
 xcase "xgboost-trees, 3 classes, mean probability of class 1" 2 \
-    "$S features.n=4 $S oracle.kind=xgboost-trees $S oracle.model=model-multi.json $S oracle.data=multi.csv $S oracle.label=y $S oracle.output=probability $S oracle.class=1 $S method.max_order=4 $S method.b=4 $FULL" \
-    "xgboost-trees n=4 model=model-multi.json data=multi.csv label=y output=probability class=1"
+    "n=4 kind=xgboost-trees model=model-multi.json data=multi.csv label=y output=probability
+     class=1" "max_order=4 b=4 $FULL"
 
 # ---- the example studies ------------------------------------------------------------
-for ex in xgboost-example xgboost-classifier-example xgboost-train-example xgboost-trees-example; do
+for ex in xgboost-example xgboost-classifier-example xgboost-train-example \
+    xgboost-trees-example; do
     rm -f ex.h5
     if spexrun 2 run "$srcdir/inputs/$ex.ini" --set output.test_masks=1000 -o ex.h5 -q &&
-        $PY -c "import h5py, sys; sys.exit(not h5py.File('ex.h5', 'r').attrs['faithfulness_r2'] > 0.9999)"; then
+        $PY -c "import h5py, sys
+sys.exit(not h5py.File('ex.h5', 'r').attrs['faithfulness_r2'] > 0.9999)"; then
         pass "inputs/$ex.ini runs, R^2 > 0.9999"
     else
         fail "inputs/$ex.ini"; sed 's/^/  | /' out.txt | tail -20
@@ -269,63 +289,69 @@ done
 
 # ---- errors -------------------------------------------------------------------------
 B="run --set method.name=spex"
-X16="$B --set features.n=16 --set oracle.kind=xgboost"
-XM="$X16 --set oracle.model=model-reg.json"
+XG="$B --set features.n=16 --set oracle.kind=xgboost"
+XM="$XG --set oracle.model=model-reg.json"
+XD="$XM --set oracle.data=data.csv --set oracle.label=y"
 expect_fail 2 2 "error: oracle.model = 'nope.json': cannot read: No such file" \
-    $X16 --set oracle.model=nope.json --set oracle.data=data.csv
+    $XG --set oracle.model=nope.json --set oracle.data=data.csv
 expect_fail 1 2 "error: oracle.model = 'data.csv' is not an XGBoost model" \
-    $X16 --set oracle.model=data.csv --set oracle.data=data.csv
+    $XG --set oracle.model=data.csv --set oracle.data=data.csv
 expect_fail 2 1 "error: features.n = 15 but oracle.model = 'model-reg.json' has 16 features" \
-    $B --set features.n=15 --set oracle.kind=xgboost --set oracle.model=model-reg.json --set oracle.data=data.csv
+    $XD --set features.n=15
 expect_fail 1 2 "error: oracle.data = 'data.csv' has 17 feature columns .*oracle.label" \
     $XM --set oracle.data=data.csv
-expect_fail 1 2 "error: oracle.data = 'clf.csv' has 6 feature columns but oracle.model = 'model-reg.json' has 16" \
+expect_fail 1 2 "error: oracle.data = 'clf.csv' has 6 feature columns but oracle.model = .* 16" \
     $XM --set oracle.data=clf.csv --set oracle.label=y
 expect_fail 1 1 "error: oracle.data is empty" $XM
 expect_fail 1 2 "error: oracle.data = 'nodata.csv': cannot read" $XM --set oracle.data=nodata.csv
-expect_fail 2 1 "error: oracle.instance = 400 is out of range: oracle.data = 'data.csv' has 400 rows" \
-    $XM --set oracle.data=data.csv --set oracle.label=y --set oracle.instance=400
+expect_fail 2 1 "error: oracle.instance = 400 is out of range: .* has 400 rows" \
+    $XD --set oracle.instance=400
 expect_fail 1 1 "error: oracle.baseline = 'median' must be a row index" \
-    $XM --set oracle.data=data.csv --set oracle.label=y --set oracle.baseline=median
-expect_fail 1 1 "error: oracle.baseline = 400 is out of range" \
-    $XM --set oracle.data=data.csv --set oracle.label=y --set oracle.baseline=400
+    $XD --set oracle.baseline=median
+expect_fail 1 1 "error: oracle.baseline = 400 is out of range" $XD --set oracle.baseline=400
 expect_fail 1 1 "error: oracle.background = 401 exceeds the 400 rows" \
-    $XM --set oracle.data=data.csv --set oracle.label=y --set oracle.background=401
+    $XD --set oracle.background=401
 expect_fail 1 2 "error: oracle.data = 'data.csv' has no column 'target' \(oracle.label\)" \
     $XM --set oracle.data=data.csv --set oracle.label=target
 expect_fail 1 1 "error: oracle.metric = logloss needs a model whose output is a probability" \
-    $XM --set oracle.data=data.csv --set oracle.label=y --set oracle.metric=logloss
+    $XD --set oracle.metric=logloss
 expect_fail 1 1 "error: oracle.label is empty: oracle.metric = squared_error" \
     $XM --set oracle.data=data.h5 --set oracle.metric=squared_error
 expect_fail 1 1 "error: oracle.class = 1 is out of range: the model has 1 output" \
-    $XM --set oracle.data=data.csv --set oracle.label=y --set oracle.class=1
+    $XD --set oracle.class=1
 expect_fail 1 2 "error: oracle.data = 'data.h5' has no dataset 'Z'" \
     $XM --set oracle.data=data.h5 --set oracle.dataset=Z
-expect_fail 1 1 "error: oracle.engine = native cannot walk oracle.model = 'model-dart.json' \(a dart booster\)" \
+expect_fail 1 1 "error: oracle.engine = native cannot walk .*'model-dart.json' \(a dart booster\)" \
     $B --set features.n=6 --set oracle.kind=xgboost --set oracle.model=model-dart.json \
     --set oracle.data=clf.csv --set oracle.label=y --set oracle.engine=native
 printf 'a,b,y\n1,2,3\n4,x,6\n' >bad.csv
 printf 'a,b,y\n1,2,3\n4,5\n' >ragged.csv
 printf 'a,b,y\n' >header.csv
-TR="$B --set features.n=2 --set method.max_order=2 --set oracle.kind=xgboost-train --set oracle.label=y --set oracle.test=test.csv"
-expect_fail 1 2 "error: oracle.data = 'bad.csv', line 3, column 2: 'x' is not a number" $TR --set oracle.data=bad.csv
-expect_fail 1 2 "error: oracle.data = 'ragged.csv', line 3: 2 fields, the header has 3" $TR --set oracle.data=ragged.csv
-expect_fail 1 2 "error: oracle.data = 'header.csv' has a header but no data rows" $TR --set oracle.data=header.csv
+TR="$B --set features.n=2 --set method.max_order=2 --set oracle.kind=xgboost-train"
+TR="$TR --set oracle.label=y --set oracle.test=test.csv"
+expect_fail 1 2 "error: oracle.data = 'bad.csv', line 3, column 2: 'x' is not a number" \
+    $TR --set oracle.data=bad.csv
+expect_fail 1 2 "error: oracle.data = 'ragged.csv', line 3: 2 fields, the header has 3" \
+    $TR --set oracle.data=ragged.csv
+expect_fail 1 2 "error: oracle.data = 'header.csv' has a header but no data rows" \
+    $TR --set oracle.data=header.csv
 T6="$B --set features.n=6 --set oracle.kind=xgboost-train --set oracle.data=train.csv"
-expect_fail 2 1 "error: oracle.label is empty: oracle.kind = xgboost-train" $T6 --set oracle.test=test.csv
+T6L="$T6 --set oracle.label=y --set oracle.test=test.csv"
+expect_fail 2 1 "error: oracle.label is empty: oracle.kind = xgboost-train" \
+    $T6 --set oracle.test=test.csv
 expect_fail 1 1 "error: oracle.test is empty" $T6 --set oracle.label=y
 expect_fail 1 1 "error: features.n = 7 but oracle.data = 'train.csv' has 6 training rows" \
-    $B --set features.n=7 --set oracle.kind=xgboost-train --set oracle.data=train.csv --set oracle.label=y --set oracle.test=test.csv
-expect_fail 2 1 "error: oracle.train_\* settings \(objective reg:nonsense\): .*Unknown objective function" \
-    $T6 --set oracle.label=y --set oracle.test=test.csv --set oracle.train_objective=reg:nonsense
+    $T6L --set features.n=7
+expect_fail 2 1 "error: oracle.train_\* settings \(objective reg:nonsense\): .*Unknown objective" \
+    $T6L --set oracle.train_objective=reg:nonsense
 expect_fail 1 1 "error: oracle.instance = 4 is out of range: oracle.test = 'test.csv' has 4 rows" \
-    $T6 --set oracle.label=y --set oracle.test=test.csv --set oracle.instance=4
-expect_fail 1 2 "error: oracle.test = 'clf.csv' has 6 feature columns but oracle.data = 'train.csv' has 3" \
+    $T6L --set oracle.instance=4
+expect_fail 1 2 "error: oracle.test = 'clf.csv' has 6 feature columns but oracle.data = .* has 3" \
     $T6 --set oracle.label=y --set oracle.test=clf.csv
-expect_fail 2 1 "error: features.n = 9 but oracle.model = 'model-reg.json' has 40 boosting rounds, 10 features of oracle.tree_group = 4 rounds" \
-    $B --set features.n=9 --set oracle.kind=xgboost-trees --set oracle.model=model-reg.json --set oracle.data=valid.csv --set oracle.tree_group=4
-expect_fail 1 1 "error: oracle.kind = xgboost-trees needs a gbtree model; oracle.model = 'model-dart.json' is dart" \
-    $B --set features.n=8 --set oracle.kind=xgboost-trees --set oracle.model=model-dart.json --set oracle.data=clf.csv
-expect_fail 1 1 "error: oracle.model is empty" \
-    $B --set features.n=8 --set oracle.kind=xgboost-trees --set oracle.data=clf.csv
+TT="$B --set oracle.kind=xgboost-trees --set oracle.data=valid.csv"
+expect_fail 2 1 "error: features.n = 9 but .*'model-reg.json' has 40 boosting rounds, 10 features" \
+    $TT --set features.n=9 --set oracle.model=model-reg.json --set oracle.tree_group=4
+expect_fail 1 1 "error: oracle.kind = xgboost-trees needs a gbtree model; .*'model-dart.json'" \
+    $TT --set features.n=8 --set oracle.model=model-dart.json
+expect_fail 1 1 "error: oracle.model is empty" $TT --set features.n=8
 finish
