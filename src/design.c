@@ -55,6 +55,77 @@ int spex_design_choose_b(int n, int t, int C, spex_delays_kind delays, int64_t b
     return b;
 }
 
+/* Reduces v against the echelon basis (rows with leading bits lead[]);
+ * returns 1 when v is independent of them (and adds it), else 0. */
+static int add_independent(uint64_t *basis, int *lead, int *rank, uint64_t *v, size_t words)
+{
+    for (int r = 0; r < *rank; r++)
+        if ((v[lead[r] >> 6] >> (lead[r] & 63)) & 1)
+            for (size_t w = 0; w < words; w++)
+                v[w] ^= basis[(size_t)r * words + w];
+    for (size_t w = 0; w < words; w++)
+        if (v[w]) {
+            int bit = 0;
+            while (!((v[w] >> bit) & 1))
+                bit++;
+            lead[*rank] = (int)(w * 64) + bit;
+            memcpy(basis + (size_t)*rank * words, v, words * sizeof *v);
+            (*rank)++;
+            return 1;
+        }
+    return 0;
+}
+
+/* Draws each M_c with rows from (seed, stream of c, counter), redrawing a
+ * row (with the next counters) while it depends on the rows before it:
+ * a rank-deficient M_c would alias a nonzero k with the constant in that
+ * group.  For n much larger than b a redraw practically never happens, so
+ * the rows are the plain counter-based draws. */
+static spex_status draw_matrices(spex_design *d, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    size_t words = d->words;
+    uint64_t tail = (d->n % 64) ? (((uint64_t)1 << (d->n % 64)) - 1) : ~(uint64_t)0;
+    uint64_t *basis = malloc((size_t)d->b * words * sizeof *basis);
+    uint64_t *v = malloc(words * sizeof *v);
+    int *lead = malloc((size_t)d->b * sizeof *lead);
+    if (!basis || !v || !lead) {
+        st = spex_error_set(err, SPEX_EINTERNAL, "out of memory drawing the design");
+        goto out;
+    }
+    for (int c = 0; c < d->C; c++) {
+        int rank = 0;
+        for (int j = 0; j < d->b; j++) {
+            uint64_t *row = d->M + ((size_t)c * (size_t)d->b + (size_t)j) * words;
+            for (int attempt = 0;; attempt++) {
+                /* Row j's own counters first; redraws use blocks past the
+                 * b regular ones, distinct for every (j, attempt). */
+                uint64_t block = attempt == 0 ? (uint64_t)j
+                                              : (uint64_t)d->b + (uint64_t)j * 1024 + (uint64_t)attempt;
+                for (size_t w = 0; w < words; w++)
+                    row[w] = spex_rng_u64(d->seed, SPEX_STREAM_DESIGN_M + ((uint64_t)c << 8),
+                                          block * words + w);
+                row[words - 1] &= tail;
+                memcpy(v, row, words * sizeof *v);
+                if (add_independent(basis, lead, &rank, v, words))
+                    break;
+                if (attempt == 1023) {
+                    st = spex_error_set(err, SPEX_EUSAGE,
+                                        "cannot draw %d independent rows over %d features: "
+                                        "method.b must not exceed features.n",
+                                        d->b, d->n);
+                    goto out;
+                }
+            }
+        }
+    }
+out:
+    free(basis);
+    free(v);
+    free(lead);
+    return st;
+}
+
 spex_status spex_design_create(int n, int b, int C, int t, spex_delays_kind delays,
                                uint64_t seed, spex_design **out, spex_error *err)
 {
@@ -76,15 +147,7 @@ spex_status spex_design_create(int n, int b, int C, int t, spex_delays_kind dela
 
     d->M = calloc((size_t)C * (size_t)b * d->words, sizeof *d->M);
     SPEX_ALLOC_CHECK(d->M, err, "the subsampling matrices");
-    uint64_t tail = (n % 64) ? (((uint64_t)1 << (n % 64)) - 1) : ~(uint64_t)0;
-    for (int c = 0; c < C; c++)
-        for (int j = 0; j < b; j++) {
-            uint64_t *row = d->M + ((size_t)c * (size_t)b + (size_t)j) * d->words;
-            for (size_t w = 0; w < d->words; w++)
-                row[w] = spex_rng_u64(seed, SPEX_STREAM_DESIGN_M + ((uint64_t)c << 8),
-                                      (uint64_t)j * d->words + w);
-            row[d->words - 1] &= tail;
-        }
+    SPEX_CHECK(draw_matrices(d, err));
 
     if (delays == SPEX_DELAYS_BCH) {
         if (t < 1) {

@@ -214,7 +214,47 @@ static void test_design_rejects_bad_parameters(void)
     CU_ASSERT_PTR_NULL(d);
 }
 
+/* Rank over GF(2) of b rows of one word, by elimination. */
+static int gf2_rank(uint64_t *rows, int b)
+{
+    int rank = 0;
+    for (int bit = 0; bit < 64 && rank < b; bit++) {
+        int piv = -1;
+        for (int r = rank; r < b; r++)
+            if ((rows[r] >> bit) & 1)
+                piv = r;
+        if (piv < 0)
+            continue;
+        uint64_t t = rows[piv];
+        rows[piv] = rows[rank];
+        rows[rank] = t;
+        for (int r = 0; r < b; r++)
+            if (r != rank && ((rows[r] >> bit) & 1))
+                rows[r] ^= rows[rank];
+        rank++;
+    }
+    return rank;
+}
+
+static void test_subsampling_matrices_have_full_rank_even_when_b_equals_n(void)
+{
+    spex_error err;
+    spex_error_clear(&err);
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        spex_design *d = NULL;
+        CU_ASSERT_FATAL(spex_design_create(6, 6, 4, 2, SPEX_DELAYS_BCH, seed, &d, &err) == SPEX_OK);
+        for (int c = 0; c < 4; c++) {
+            uint64_t rows[6];
+            memcpy(rows, d->M + (size_t)c * 6, sizeof rows);
+            CU_ASSERT_EQUAL(gf2_rank(rows, 6), 6);
+        }
+        spex_design_destroy(d);
+    }
+}
+
 static const test_case TESTS[] = {
+    {"subsampling_matrices_have_full_rank_even_when_b_equals_n",
+     test_subsampling_matrices_have_full_rank_even_when_b_equals_n},
     {"aliasing_identity_n10_bch", test_aliasing_identity_n10_bch},
     {"aliasing_identity_n12_bch", test_aliasing_identity_n12_bch},
     {"aliasing_identity_n8_identity", test_aliasing_identity_n8_identity},

@@ -174,7 +174,46 @@ static void test_peel_overloaded_reports_unresolved_no_false_terms(void)
     peel_case(300, 4, 3, 3, 60, 3, 0);
 }
 
+/* b = n: every group is a bijection, so a dense function (all 2^n terms)
+ * lands one term per bin and is recovered in one round. */
+static void test_peel_dense_function_when_b_equals_n(void)
+{
+    spex_error err;
+    spex_error_clear(&err);
+    int n = 5;
+    spex_design *d = NULL;
+    CU_ASSERT_FATAL(spex_design_create(n, n, 3, n, SPEX_DELAYS_BCH, 8, &d, &err) == SPEX_OK);
+    spex_spectrum truth, got;
+    spex_spectrum_init(&truth);
+    spex_spectrum_init(&got);
+    for (uint32_t k = 0; k < (1u << n); k++) {
+        spex_term t;
+        memset(&t, 0, sizeof t);
+        for (int i = 0; i < n; i++)
+            if (k & (1u << i))
+                t.feat[t.order++] = i;
+        t.coef = 0.5 + 0.01 * k;
+        spex_spectrum_push(&truth, &t, &err);
+    }
+    spex_spectrum_sort_by_set(&truth);
+    double *sig = build_signals(d, &truth);
+    spex_peel_params pp = params();
+    spex_peel_stats st;
+    spex_layout L;
+    spex_layout_of(d, 1, 0, 1, &L);
+    CU_ASSERT_FATAL(spex_peel_run(MPI_COMM_WORLD, d, &L, sig, &pp, &got, &st, &err) == SPEX_OK);
+    spex_recovery rec;
+    spex_spectrum_compare(&truth, &got, 0, &rec);
+    CU_ASSERT_EQUAL(rec.found, 32);
+    CU_ASSERT_EQUAL(rec.false_terms, 0);
+    free(sig);
+    spex_spectrum_free(&truth);
+    spex_spectrum_free(&got);
+    spex_design_destroy(d);
+}
+
 static const test_case TESTS[] = {
+    {"peel_dense_function_when_b_equals_n", test_peel_dense_function_when_b_equals_n},
     {"classify_zero_single_multi", test_classify_zero_single_multi},
     {"classify_constant_term_is_singleton_in_bin0", test_classify_constant_term_is_singleton_in_bin0},
     {"peel_recovers_100_terms_n1000", test_peel_recovers_100_terms_n1000},
