@@ -117,7 +117,8 @@ spex_status spex_ckpt_load(MPI_Comm comm, spex_ckpt *ck, const spex_design *d,
         H5Sselect_none(ms);
     xfer = H5Pcreate(H5P_DATASET_XFER);
     H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE);
-    if (ds < 0 || fs < 0 || H5Dread(ds, H5T_NATIVE_DOUBLE, ms, ckpt_select(fs, d, L), xfer, sig) < 0)
+    if (ds < 0 || fs < 0 ||
+        H5Dread(ds, H5T_NATIVE_DOUBLE, ms, ckpt_select(fs, d, L), xfer, sig) < 0)
         spex_error_set(err, SPEX_EINPUT, "cannot read /values of checkpoint '%s'", ck->path);
 out:
     spex_h5_close_id(&xfer);

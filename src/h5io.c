@@ -421,8 +421,8 @@ static hid_t h5r_dataset(spex_h5r *rd, hid_t fid, const char *name, H5T_class_t 
             snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "[%llu]",
                      (unsigned long long)dims[i]);
         spex_h5r_corrupt(rd, "dataset %s is not %s%s", name,
-                    cls == H5T_INTEGER ? "integer" : cls == H5T_FLOAT ? "float" : "string",
-                    shape);
+                         cls == H5T_INTEGER ? "integer" : cls == H5T_FLOAT ? "float" : "string",
+                         shape);
         H5Dclose(d);
         d = -1;
     }
@@ -457,14 +457,14 @@ static spex_status h5r_root(spex_h5r *rd, hid_t fid, spex_result *r)
     SPEX_CHECK(spex_h5r_attr_int(rd, fid, "/", "n_features", &r->n_features));
     SPEX_CHECK(spex_h5r_attr_int(rd, fid, "/", "max_order", &r->max_order));
     SPEX_CHECK(spex_h5r_attr_num(rd, fid, "/", "queries", H5T_INTEGER, H5T_NATIVE_UINT64,
-                            &r->queries));
+                                 &r->queries));
     SPEX_CHECK(spex_h5r_attr_num(rd, fid, "/", "seed", H5T_INTEGER, H5T_NATIVE_INT64, &r->seed));
     SPEX_CHECK(spex_h5r_attr_int(rd, fid, "/", "ranks", &r->ranks));
     SPEX_CHECK(h5r_attr_str_into(rd, fid, "created", r->created, sizeof r->created));
     SPEX_CHECK(spex_h5r_attr_num(rd, fid, "/", "wall_seconds", H5T_FLOAT, H5T_NATIVE_DOUBLE,
-                            &r->wall_seconds));
+                                 &r->wall_seconds));
     SPEX_CHECK(spex_h5r_attr_num(rd, fid, "/", "faithfulness_r2", H5T_FLOAT, H5T_NATIVE_DOUBLE,
-                            &r->faithfulness_r2));
+                                 &r->faithfulness_r2));
     SPEX_CHECK(spex_h5r_attr_int(rd, fid, "/", "b", &r->b));
     SPEX_CHECK(spex_h5r_attr_int(rd, fid, "/", "groups", &r->groups));
     SPEX_CHECK(h5r_attr_str_into(rd, fid, "delays", r->delays, sizeof r->delays));
@@ -472,8 +472,8 @@ static spex_status h5r_root(spex_h5r *rd, hid_t fid, spex_result *r)
     if (r->n_features < 0)
         st = spex_h5r_corrupt(rd, "attribute 'n_features' of / is %d", r->n_features);
     else if (r->max_order < 0 || r->max_order > SPEX_MAX_ORDER)
-        st = spex_h5r_corrupt(rd, "attribute 'max_order' of / is %d, outside 0..%d", r->max_order,
-                         SPEX_MAX_ORDER);
+        st = spex_h5r_corrupt(rd, "attribute 'max_order' of / is %d, outside 0..%d",
+                              r->max_order, SPEX_MAX_ORDER);
 out:
     return st;
 }
@@ -525,8 +525,8 @@ static spex_status h5r_fourier(spex_h5r *rd, hid_t fid, spex_result *r)
         spex_term t;
         memset(&t, 0, sizeof t);
         if (order[i] < 0 || order[i] > r->max_order) {
-            st = spex_h5r_corrupt(rd, "/fourier/order row %zu is %d, outside 0..max_order %d", i,
-                             (int)order[i], r->max_order);
+            st = spex_h5r_corrupt(rd, "/fourier/order row %zu is %d, outside 0..max_order %d",
+                                  i, (int)order[i], r->max_order);
             goto out;
         }
         t.order = order[i];
@@ -536,9 +536,9 @@ static spex_status h5r_fourier(spex_h5r *rd, hid_t fid, spex_result *r)
                                  : f[j] == -1;
             if (!ok) {
                 st = spex_h5r_corrupt(rd,
-                                 "/fourier/features row %zu is not %d ascending indices below "
-                                 "n_features %d padded with -1",
-                                 i, (int)t.order, r->n_features);
+                                      "/fourier/features row %zu is not %d ascending indices "
+                                      "below n_features %d padded with -1",
+                                      i, (int)t.order, r->n_features);
                 goto out;
             }
             if (j < t.order)
@@ -587,14 +587,14 @@ static spex_status h5r_diagnostics(spex_h5r *rd, hid_t fid, spex_result *r)
         goto out;
     }
     SPEX_CHECK(spex_h5r_attr_int(rd, g, "/diagnostics", "peel_rounds", &r->peel_rounds));
-    SPEX_CHECK(spex_h5r_attr_num(rd, g, "/diagnostics", "bins_zero", H5T_INTEGER, H5T_NATIVE_UINT64,
-                            &r->bins_zero));
+    SPEX_CHECK(spex_h5r_attr_num(rd, g, "/diagnostics", "bins_zero", H5T_INTEGER,
+                                 H5T_NATIVE_UINT64, &r->bins_zero));
     SPEX_CHECK(spex_h5r_attr_num(rd, g, "/diagnostics", "bins_single", H5T_INTEGER,
-                            H5T_NATIVE_UINT64, &r->bins_single));
-    SPEX_CHECK(spex_h5r_attr_num(rd, g, "/diagnostics", "bins_multi", H5T_INTEGER, H5T_NATIVE_UINT64,
-                            &r->bins_multi));
+                                 H5T_NATIVE_UINT64, &r->bins_single));
+    SPEX_CHECK(spex_h5r_attr_num(rd, g, "/diagnostics", "bins_multi", H5T_INTEGER,
+                                 H5T_NATIVE_UINT64, &r->bins_multi));
     SPEX_CHECK(spex_h5r_attr_num(rd, g, "/diagnostics", "bins_unresolved", H5T_INTEGER,
-                            H5T_NATIVE_UINT64, &r->bins_unresolved));
+                                 H5T_NATIVE_UINT64, &r->bins_unresolved));
 out:
     if (g >= 0)
         H5Gclose(g);

@@ -493,7 +493,10 @@ spex_status spex_h5r_attr_str(spex_h5r *rd, hid_t obj, const char *where, const 
     spex_status st = SPEX_OK;
     char what[128];
     *out = NULL;
-    snprintf(what, sizeof what, "attribute '%s' of %s", name, where);
+    if (where != NULL)
+        snprintf(what, sizeof what, "attribute '%s' of %s", name, where);
+    else
+        snprintf(what, sizeof what, "attribute '%s'", name);
     if (H5Aexists(obj, name) <= 0)
         return spex_h5r_corrupt(rd, "%s is missing", what);
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);

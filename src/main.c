@@ -161,19 +161,24 @@ static void print_summary(const spex_log *log, const spex_config *cfg, const spe
                     r->stage_seconds[SPEX_STAGE_TRANSFORM], r->stage_seconds[SPEX_STAGE_DECODE],
                     r->stage_seconds[SPEX_STAGE_REFINE], r->stage_seconds[SPEX_STAGE_ASSESS],
                     write_seconds);
+    int proxy = strcmp(r->method, "proxyspex") == 0;
     if (!isnan(r->faithfulness_r2))
-        spex_log_printf(log, 1, "  faithfulness: R^2 = %.6f on %llu held-out masks (peeled "
-                                "estimates: %.6f; refinement: %s)\n",
-                        r->faithfulness_r2, (unsigned long long)r->test_queries, r->r2_peeled,
-                        r->refine);
+        spex_log_printf(log, 1, "  faithfulness: R^2 = %.6f on %llu held-out masks (%s: %.6f; "
+                                "refinement: %s)\n",
+                        r->faithfulness_r2, (unsigned long long)r->test_queries,
+                        proxy ? "proxy terms before the refit" : "peeled estimates",
+                        r->r2_peeled, r->refine);
     if (r->noise_sigma > 0)
         spex_log_printf(log, 1, "  noise: sigma = %.4g per query (%s); noise-robust decoding\n",
                         r->noise_sigma, isnan(cfg->method_sigma) ? "estimated from the bins"
                                                                  : "method.noise_sigma");
-    spex_log_printf(log, 1, "  recovered %zu terms in %d peeling rounds; %llu of %llu bins left "
-                            "unresolved\n",
-                    r->fourier.count, r->peel_rounds, (unsigned long long)r->bins_unresolved,
-                    (unsigned long long)((uint64_t)r->groups << r->b));
+    if (proxy)
+        spex_log_printf(log, 1, "  kept %zu terms of the tree proxy's spectrum\n", r->fourier.count);
+    else
+        spex_log_printf(log, 1, "  recovered %zu terms in %d peeling rounds; %llu of %llu bins left "
+                                "unresolved\n",
+                        r->fourier.count, r->peel_rounds, (unsigned long long)r->bins_unresolved,
+                        (unsigned long long)((uint64_t)r->groups << r->b));
     if (r->peak_rss_kib) {
         int64_t hi = 0;
         for (int q = 0; q < r->ranks; q++)

@@ -6,12 +6,12 @@
  * (h5util.c): parallel HDF5 under "<path>.tmp-<pid of rank 0>", renamed
  * only when every rank finished; fixed-length strings; the study text as a
  * dataset; identical metadata calls on every rank, and errors agreed before
- * any collective transfer so that no rank waits alone.  The masks are never all in one place: rank q
- * takes the block spex_partition(Q, q, size) of query rows and generates
- * them with spex_design_masks in batches of at most PLAN_BATCH_BYTES, one
- * collective write per batch (every rank joins every round, with an empty
- * selection when its block is done).  The values are written as NaN: a
- * value nobody filled in is then recognisable.
+ * any collective transfer so that no rank waits alone.  The masks are never
+ * all in one place: rank q takes the block spex_partition(Q, q, size) of
+ * query rows and generates them with spex_design_masks in batches of at
+ * most PLAN_BATCH_BYTES, one collective write per batch (every rank joins
+ * every round, with an empty selection when its block is done).  The values
+ * are written as NaN: a value nobody filled in is then recognisable.
  *
  * Checking reads serially (the default driver) on every rank: rank 0 reads
  * the attributes and datasets' shapes and compares the design with the

@@ -135,6 +135,16 @@ static spex_status tree_array(const cJSON *tree, int t, const char *name, size_t
     return SPEX_OK;
 }
 
+/* A string from the model, fit for a one-line message: at most len - 1
+ * bytes, anything but printable ASCII shown as '?'. */
+static void printable(const char *s, char *buf, size_t len)
+{
+    size_t i = 0;
+    for (; s[i] != '\0' && i + 1 < len; i++)
+        buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    buf[i] = '\0';
+}
+
 /* The learner's scalar parameters: one output, base score, features. */
 static spex_status parse_learner(const cJSON *root, spex_proxy_model *m, const cJSON **trees,
                                  spex_error *err)
@@ -148,11 +158,14 @@ static spex_status parse_learner(const cJSON *root, spex_proxy_model *m, const c
         return spex_error_set(err, SPEX_EINPUT,
                               "proxy model: not an XGBoost JSON model (no learner parameters)");
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(gb, "name");
-    if (!cJSON_IsString(name) || strcmp(name->valuestring, "gbtree") != 0)
+    if (!cJSON_IsString(name) || strcmp(name->valuestring, "gbtree") != 0) {
+        char shown[48];
+        printable(cJSON_IsString(name) ? name->valuestring : "?", shown, sizeof shown);
         return spex_error_set(err, SPEX_EINPUT,
                               "proxy model: booster '%s' is not supported (only gbtree: dart "
                               "scales trees by dropout weights, gblinear has none)",
-                              cJSON_IsString(name) ? name->valuestring : "?");
+                              shown);
+    }
     if (json_number(cJSON_GetObjectItemCaseSensitive(param, "base_score"), &base) != 0 ||
         json_number(cJSON_GetObjectItemCaseSensitive(param, "num_feature"), &nfeat) != 0)
         return spex_error_set(err, SPEX_EINPUT, "proxy model: no base_score or num_feature");
@@ -1264,10 +1277,10 @@ static spex_status make_plan(MPI_Comm comm, const spex_config *cfg, proxy_plan *
                               "method.samples = %zu leaves %zu samples to train on; at least %d "
                               "are needed",
                               pl->m, pl->m - pl->h, SPEX_PROXY_MIN_ROWS);
-    /* Rank 0 holds every sample (bit-packed) and XGBoost's quantized
-     * matrix: about 4-7 bytes per set bit (half the bits are set). */
+    /* Rank 0 holds every sample (bit-packed) and XGBoost's matrices: about
+     * 9 bytes per set bit in all (measured), and half the bits are set. */
     double need = 8.0 * (double)pl->m * (double)pl->words +
-                  7.0 * 0.5 * (double)pl->m * (double)cfg->n;
+                  9.0 * 0.5 * (double)pl->m * (double)cfg->n;
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     double have = pages > 0 && page > 0 ? (double)pages * (double)page : 0;
     if (have > 0 && need > 0.8 * have)

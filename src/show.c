@@ -124,8 +124,23 @@ static spex_status load_output(const char *path, const spex_result *r, const cha
         *title = spex_convert_index_describe(k);
         snprintf(group, sizeof group, "/indices/%s", spex_convert_index_name(k));
     }
-    st = spex_h5_read_spectrum(path, group, list, err);
+    SPEX_CHECK(spex_h5_read_spectrum(path, group, list, err));
+    /* The reader does not know n: check the indices before names are
+     * looked up with them. */
+    for (size_t i = 0; i < list->count; i++) {
+        const spex_term *t = &list->terms[i];
+        for (int j = 0; j < t->order; j++)
+            if (t->feat[j] < 0 || t->feat[j] >= r->n_features || (j > 0 && t->feat[j] <= t->feat[j - 1])) {
+                st = spex_error_set(err, SPEX_EINPUT,
+                                    "%s: %s row %zu: features are not ascending indices below "
+                                    "n_features %d",
+                                    path, group, i, r->n_features);
+                goto out;
+            }
+    }
 out:
+    if (st != SPEX_OK)
+        spex_spectrum_free(list);
     free(v);
     return st;
 }

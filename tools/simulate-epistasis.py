@@ -10,9 +10,10 @@ The genotypes are kept as they are; only the phenotype is new:
                      + noise_sd * N(0, 1)                             unexplained liability
 
 with g the dosage (copies of allele 2; a missing call counts as the SNP's
-most common genotype) and z the carrier indicator of the SNP's minor allele
-(--coding dominant, default: z = 1 when the subject carries at least one
-copy) or its minor-allele dosage (--coding dosage).  b0 is chosen so that
+most common genotype) and z the SNP's minor-allele dosage (--coding dosage,
+the default: the product term is the model PLINK's --epistasis fits) or its
+carrier indicator (--coding dominant: z = 1 when the subject carries at
+least one copy of the minor allele).  b0 is chosen so that
 the expected number of cases is half the (selected) subjects.  Additive
 effects beta_a are N(0, additive_sd).  Planted SNPs are drawn among SNPs
 with minor-allele frequency >= --min-maf and at most --max-missing of
@@ -37,9 +38,9 @@ Writes, for --out PREFIX:
                     SNP indices = spex feature indices)
 
   simulate-epistasis.py --genotypes G.h5 --plink BASE --out PREFIX
-      [--seed 1] [--pairs 5] [--triples 3] [--pair-effect 1.0]
-      [--triple-effect 1.0] [--additive 20] [--additive-sd 0.1]
-      [--noise-sd 0.5] [--coding dominant|dosage] [--min-maf 0.25] [--max-missing 0.02]
+      [--seed 1] [--pairs 5] [--triples 3] [--pair-effect 1.5]
+      [--triple-effect 1.5] [--additive 20] [--additive-sd 0.1]
+      [--noise-sd 0.5] [--coding dosage|dominant] [--min-maf 0.25] [--max-missing 0.02]
       [--min-distance 1000000] [--subjects N]
 """
 import argparse
@@ -108,12 +109,12 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--pairs", type=int, default=5)
     ap.add_argument("--triples", type=int, default=3)
-    ap.add_argument("--pair-effect", type=float, default=1.0, help="log-odds per planted pair")
-    ap.add_argument("--triple-effect", type=float, default=1.0, help="log-odds per planted triple")
+    ap.add_argument("--pair-effect", type=float, default=1.5, help="log-odds per unit of z_i z_j")
+    ap.add_argument("--triple-effect", type=float, default=1.5, help="log-odds per unit of z_i z_j z_k")
     ap.add_argument("--additive", type=int, default=20, help="additive background SNPs")
     ap.add_argument("--additive-sd", type=float, default=0.1)
     ap.add_argument("--noise-sd", type=float, default=0.5)
-    ap.add_argument("--coding", choices=("dominant", "dosage"), default="dominant")
+    ap.add_argument("--coding", choices=("dosage", "dominant"), default="dosage")
     ap.add_argument("--min-maf", type=float, default=0.25)
     ap.add_argument("--max-missing", type=float, default=0.02,
                     help="largest fraction of missing calls of a planted SNP")
@@ -179,7 +180,8 @@ def main():
         s = f.require_group("simulation")
         settings = dict(seed=a.seed, pairs=a.pairs, triples=a.triples, pair_effect=a.pair_effect,
                         triple_effect=a.triple_effect, additive=a.additive,
-                        additive_sd=a.additive_sd, noise_sd=a.noise_sd, min_maf=a.min_maf, max_missing=a.max_missing,
+                        additive_sd=a.additive_sd, noise_sd=a.noise_sd, min_maf=a.min_maf,
+                        max_missing=a.max_missing,
                         min_distance=a.min_distance, subjects=int(keep.sum()), b0=b0)
         for k, v in settings.items():
             s.attrs[k] = v
@@ -209,7 +211,8 @@ def main():
     with open(a.out + ".truth.txt", "w") as f:
         f.write("# planted by simulate-epistasis.py --seed %d (%s coding); "
                 "kind effect indices rsids\n" % (a.seed, a.coding))
-        for kind, eff, sets in (("pair", a.pair_effect, pairs), ("triple", a.triple_effect, triples)):
+        for kind, eff, sets in (("pair", a.pair_effect, pairs),
+                                ("triple", a.triple_effect, triples)):
             for s in sets:
                 s = sorted(s)
                 f.write("%s %r %s %s\n" % (kind, eff, ",".join(map(str, s)),

@@ -69,6 +69,12 @@ void spex_h5_block_range(uint64_t total, int rank, int size, uint64_t *lo, uint6
 
 /* ---- writing: one file written collectively --------------------------------- */
 
+/* A write goes: spex_h5w_init; spex_h5w_create; groups, datasets and
+ * attributes; spex_error_agree; the collective transfers (spex_h5w_rows,
+ * spex_h5w_scalar); then, on every path, spex_h5w_close and
+ * spex_h5w_publish.  The functions between create and close record a
+ * failure in w->err and return: they do not agree, so that the caller
+ * decides where the ranks meet. */
 typedef struct spex_h5w {
     MPI_Comm comm;
     int rank, size;
@@ -209,7 +215,8 @@ spex_status spex_h5r_strings(spex_h5r *rd, hid_t obj, int is_attr, const char *w
                              char **out);
 
 /* Local.  Reads string attribute name of obj (fixed- or variable-length)
- * into new memory *out (the caller frees it); missing is an error. */
+ * into new memory *out (the caller frees it); missing is an error.  where
+ * names obj in messages as for spex_h5r_attr_num. */
 spex_status spex_h5r_attr_str(spex_h5r *rd, hid_t obj, const char *where, const char *name,
                               char **out);
 

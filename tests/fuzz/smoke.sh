@@ -15,14 +15,14 @@
 # seconds per harness and, last, "N passed, N failed"; exits 1 on any
 # failure.
 #
-# Environment: srcdir, builddir (from make), FUZZ_SECONDS (default 20 per
+# Environment: srcdir, builddir (from make), FUZZ_SECONDS (default 15 per
 # harness), FUZZ_JOBS (harnesses fuzzed at once, default 2), FUZZ_ONLY
 # (space-separated harness names), FUZZ_WORK (work directory, default
 # $builddir/fuzz-work: objects, binaries, grown corpora, crashes, logs).
 set -u
 : "${srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${builddir:=$(pwd)}"
-: "${FUZZ_SECONDS:=20}" "${FUZZ_JOBS:=2}" "${FUZZ_ONLY:=}"
+: "${FUZZ_SECONDS:=15}" "${FUZZ_JOBS:=2}" "${FUZZ_ONLY:=}"
 : "${FUZZ_WORK:=$builddir/fuzz-work}"
 FZ="$srcdir/tests/fuzz"
 PASSES=0
@@ -196,8 +196,8 @@ for h in $HARNESSES; do
         fail "fuzz_$h: $2 of $1 saved crashes in tests/fuzz/regressions/$h still crash"
         for f in "$FZ/regressions/$h"/*; do
             log="$FUZZ_WORK/log/replay-$h-$(basename "$f").txt"
-            grep -q -E "ERROR|runtime error|invariant violated|deadly signal" "$log" 2>/dev/null || continue
-            echo "  $(basename "$f"): $(grep -m1 -E "ERROR: AddressSanitizer|runtime error|invariant violated|ERROR: libFuzzer" "$log")"
+            grep -aq -E "ERROR|runtime error|invariant violated|deadly signal" "$log" 2>/dev/null || continue
+            echo "  $(basename "$f"): $(grep -a -m1 -E "ERROR: AddressSanitizer|runtime error|invariant violated|ERROR: libFuzzer" "$log" | cut -c1-200)"
         done
     elif [ "$1" -gt 0 ]; then
         echo "fuzz_$h: $1 saved crash input(s) replayed clean"
@@ -235,8 +235,8 @@ for h in $READY; do
     else
         printf '%-14s %12s %8s %10s %8s  %s\n' "$h" "${runs:-?}" "${secs:-?}" "${rate:-?}" "$corpus" CRASH
         fail "fuzz_$h: crash (exit $rc) after ${runs:-?} executions; input: $FUZZ_WORK/crash/$h/$crash"
-        grep -m3 -E "ERROR: AddressSanitizer|runtime error|invariant violated|ERROR: libFuzzer|SUMMARY" \
-            "$FUZZ_WORK/log/fuzz-$h.txt" | sed 's/^/  | /'
+        grep -a -m3 -E "ERROR: AddressSanitizer|runtime error|invariant violated|ERROR: libFuzzer|SUMMARY" \
+            "$FUZZ_WORK/log/fuzz-$h.txt" | cut -c1-200 | sed 's/^/  | /'
         echo "  reproduce: $FUZZ_WORK/bin/fuzz_$h $FUZZ_WORK/crash/$h/$crash"
         echo "  then keep it: cp $FUZZ_WORK/crash/$h/$crash $FZ/regressions/$h/"
     fi

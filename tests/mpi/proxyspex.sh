@@ -82,4 +82,18 @@ expect_fail 1 1 "error: method.samples = 30 leaves 3 samples to train on" \
     run $P --set method.samples=30 --set method.holdout=0.9 -o result.h5
 expect_fail 1 1 "error: .*method.learning_rate = 0 is out of range" \
     run $P --set method.learning_rate=0 -o result.h5
+
+# SIGUSR1 (what Slurm sends before a time limit, forwarded by mpirun) stops
+# the run between batches or boosting rounds: exit 75, one message, no file.
+"$srcdir/tools/make-spectrum" --n 1000 --terms 20 --max-order 4 --hierarchical --seed 3 -o s.txt
+"$MPIRUN" --oversubscribe -np 2 "$SPEX" run --set features.n=1000 --set oracle.spectrum=s.txt \
+    --set method.name=proxyspex --set method.samples=8000 -o sig.h5 >out.txt 2>&1 &
+job=$!
+sleep 3
+kill -USR1 $job
+wait $job
+rc=$?
+n=$(grep -c "stopped by SIGUSR1 while .*run the same command again" out.txt)
+[ "$rc" -eq 75 ] && [ "$n" -eq 1 ] && [ ! -e sig.h5 ] && pass "SIGUSR1: exit 75, one message" ||
+    { fail "SIGUSR1: exit $rc, $n messages"; tail out.txt; }
 finish
