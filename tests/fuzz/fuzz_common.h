@@ -9,7 +9,7 @@
  * input as a crash just like a sanitizer report.
  *
  * Files: parsers that take a path get the input written to a per-process
- * file under /dev/shm (tmpfs: no disk traffic), removed at exit.
+ * file under $SPEX_FUZZ_TMPDIR or /dev/shm (tmpfs: no disk traffic).
  */
 #ifndef SPEX_FUZZ_COMMON_H
 #define SPEX_FUZZ_COMMON_H
@@ -52,12 +52,15 @@ static void fuzz_remove_files(void)
             unlink(fuzz_paths[i]);
 }
 
-/* Local.  "/dev/shm/spex-fuzz-<pid>-<suffix>" (or under /tmp without
- * /dev/shm); the file is removed when the process exits. */
+/* Local.  "<dir>/spex-fuzz-<pid>-<suffix>", dir = $SPEX_FUZZ_TMPDIR (smoke.sh
+ * makes one per run and removes it, crashes included), else /dev/shm or
+ * /tmp; the file is removed when the process exits normally. */
 static const char *fuzz_path(const char *suffix)
 {
     static int registered = 0;
-    const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    const char *dir = getenv("SPEX_FUZZ_TMPDIR");
+    if (dir == NULL || dir[0] == '\0')
+        dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     char want[128];
     snprintf(want, sizeof want, "%s/spex-fuzz-%ld-%s", dir, (long)getpid(), suffix);
     int free_slot = -1;

@@ -77,6 +77,11 @@ options_of() {
 }
 
 mkdir -p "$FUZZ_WORK/obj" "$FUZZ_WORK/bin" "$FUZZ_WORK/log" "$FUZZ_WORK/dep" || exit 1
+# The harnesses' scratch files (inputs written for parsers that take a
+# path), in tmpfs when there is one; removed at the end, crashes included.
+SPEX_FUZZ_TMPDIR=$(mktemp -d /dev/shm/spex-fuzz.XXXXXX 2>/dev/null || mktemp -d)
+export SPEX_FUZZ_TMPDIR
+trap 'rm -rf "$SPEX_FUZZ_TMPDIR"' EXIT
 
 # ---- compiler ----------------------------------------------------------------
 export OMPI_CC="${FUZZ_CC:-clang}"

@@ -75,6 +75,14 @@ if $PLOT small.h5 -o geno/small --genotypes geno.h5 --index fbii >plot.txt 2>&1;
 else
     fail "tools/plot --genotypes"; sed 's/^/  | /' plot.txt | tail -5
 fi
+# Planted terms marked (--truth, the format of simulate-epistasis.py).
+printf '# kind effect indices rsids\npair 1.5 3,17 rs1003,rs1017\ntriple 1.5 1,2,40 rs1001,rs1002,rs1040\nadditive 0.1 5 rs1005\n' > truth.txt
+if $PLOT small.h5 -o truth/small --positions pos.txt --truth truth.txt >plot.txt 2>&1; then
+    expect_figures "--truth" truth/small top network manhattan
+else
+    fail "tools/plot --truth"; sed 's/^/  | /' plot.txt | tail -5
+fi
+
 # Positions carried by the result file itself (the proposed /features/position).
 cp small.h5 withpos.h5
 "$PY" -c "
@@ -104,5 +112,7 @@ expect_code 1 "unknown index" small.h5 --index nosuch
 head -10 pos.txt > short.txt
 expect_code 2 "positions of the wrong length" small.h5 --positions short.txt
 expect_code 1 "bad --top" small.h5 --top 0
+printf 'pair 1.0 3,99 a,b\n' > badtruth.txt
+expect_code 2 "--truth index out of range" small.h5 --truth badtruth.txt
 if $PLOT --help | grep -q 'PREFIX-manhattan'; then pass "--help names the outputs"; else fail "--help"; fi
 finish
