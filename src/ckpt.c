@@ -120,6 +120,10 @@ spex_status spex_ckpt_load(MPI_Comm comm, spex_ckpt *ck, const spex_design *d,
     if (ds < 0 || fs < 0 ||
         H5Dread(ds, H5T_NATIVE_DOUBLE, ms, ckpt_select(fs, d, L), xfer, sig) < 0)
         spex_error_set(err, SPEX_EINPUT, "cannot read /values of checkpoint '%s'", ck->path);
+    for (size_t i = 0; err->code == SPEX_OK && i < held; i++)
+        if (isinf(sig[i]))
+            spex_error_set(err, SPEX_EINPUT, "checkpoint '%s' holds a non-finite value: it is "
+                           "damaged (remove it to start afresh)", ck->path);
 out:
     spex_h5_close_id(&xfer);
     spex_h5_close_id(&ms);

@@ -384,7 +384,8 @@ static const char *unrepresentable(const char *s)
     for (const char *p = s; *p; p++) {
         if (iscntrl((unsigned char)*p) && *p != '\t')
             return "contains a control character";
-        if (p > s && isspace((unsigned char)p[-1]) && strchr(INI_INLINE_COMMENT_PREFIXES, *p))
+        /* The dump writes "key = value": a ';' first follows a blank too. */
+        if ((p == s || isspace((unsigned char)p[-1])) && strchr(INI_INLINE_COMMENT_PREFIXES, *p))
             return "contains a comment (whitespace then ';')";
     }
     return NULL;
@@ -851,6 +852,12 @@ out:
 
 spex_status spex_config_set(spex_config *cfg, const char *assignment, spex_error *err)
 {
+    /* Quoted in messages with control characters shown as '?'. */
+    char shown[512];
+    snprintf(shown, sizeof shown, "%s", assignment);
+    for (char *c = shown; *c; c++)
+        if (iscntrl((unsigned char)*c))
+            *c = '?';
     const char *a = assignment;
     const char *eq = strchr(a, '=');
     const char *nb = a, *ne = eq ? eq : a + strlen(a);
@@ -861,14 +868,14 @@ spex_status spex_config_set(spex_config *cfg, const char *assignment, spex_error
     const char *dot = memchr(nb, '.', (size_t)(ne - nb));
     if (eq == NULL || dot == NULL || dot == nb || dot + 1 == ne)
         return spex_error_set(err, SPEX_EUSAGE, "--set %s: expected section.key=value",
-                              assignment);
+                              shown);
     if (!known_section(nb, (size_t)(dot - nb)))
-        return spex_error_set(err, SPEX_EUSAGE, "--set %s: unknown section [%.*s]", assignment,
+        return spex_error_set(err, SPEX_EUSAGE, "--set %s: unknown section [%.*s]", shown,
                               (int)(dot - nb), nb);
     int row = find_key(nb, (size_t)(dot - nb), dot + 1, (size_t)(ne - dot - 1));
     if (row < 0)
         return spex_error_set(err, SPEX_EUSAGE, "--set %s: unknown key '%.*s' in section [%.*s]",
-                              assignment, (int)(ne - dot - 1), dot + 1, (int)(dot - nb), nb);
+                              shown, (int)(ne - dot - 1), dot + 1, (int)(dot - nb), nb);
 
     /* The value, trimmed as libinih trims a value in a file. */
     const char *vb = eq + 1, *ve = vb + strlen(vb);
@@ -880,14 +887,17 @@ spex_status spex_config_set(spex_config *cfg, const char *assignment, spex_error
     char *value = malloc(vlen + 1);
     if (value == NULL)
         return spex_error_set(err, SPEX_EINTERNAL, "out of memory allocating --set %s",
-                              assignment);
+                              shown);
     memcpy(value, vb, vlen);
     value[vlen] = '\0';
     char msg[SPEX_ERROR_MSG_MAX];
     bool ok = assign(cfg, row, value, NULL, msg, sizeof msg);
     free(value);
+    for (char *c = msg; !ok && *c; c++) /* it quotes the value */
+        if (iscntrl((unsigned char)*c))
+            *c = '?';
     if (!ok)
-        return spex_error_set(err, SPEX_EUSAGE, "--set %s: %s", assignment, msg);
+        return spex_error_set(err, SPEX_EUSAGE, "--set %s: %s", shown, msg);
     cfg->key_line[row] = -1;
     return SPEX_OK;
 }
@@ -918,6 +928,9 @@ spex_status spex_config_finish(spex_config *cfg, spex_error *err)
             return spex_error_set(err, SPEX_EUSAGE, "%s: missing required key %s.%s in [%s]",
                                   origin, KEYS[i].section, KEYS[i].key, KEYS[i].section);
 
+    if (cfg->output[0] == '\0')
+        return spex_error_set(err, SPEX_EUSAGE, "%s: study.output is empty: name the result file",
+                              origin);
     if (cfg->coef_min > cfg->coef_max)
         return spex_error_set(err, SPEX_EUSAGE,
                               "%s: oracle.coef_min (%g) exceeds oracle.coef_max (%g)", origin,

@@ -506,6 +506,19 @@ static spex_status h5r_fourier(spex_h5r *rd, hid_t fid, spex_result *r)
     SPEX_CHECK(spex_h5r_attr_num(rd, fid, "/", "n_terms", H5T_INTEGER, H5T_NATIVE_UINT64, &k));
     hsize_t width = r->max_order > 0 ? (hsize_t)r->max_order : 1;
     hsize_t dims[2] = {k, width};
+    /* The count comes from the file: check it against a dataset before
+     * allocating for it (a damaged count is an input error, not OOM). */
+    hid_t od = H5Lexists(fid, "/fourier/order", H5P_DEFAULT) > 0
+                   ? H5Dopen2(fid, "/fourier/order", H5P_DEFAULT) : -1;
+    hid_t os = od >= 0 ? H5Dget_space(od) : -1;
+    hssize_t have = os >= 0 ? H5Sget_simple_extent_npoints(os) : -1;
+    spex_h5_close_id(&os);
+    spex_h5_close_id(&od);
+    if (have < 0 || (uint64_t)have != k) {
+        st = spex_h5r_corrupt(rd, "attribute 'n_terms' of / is %llu, /fourier/order has %lld rows",
+                              (unsigned long long)k, (long long)have);
+        goto out;
+    }
     size_t rows = (size_t)k;
     order = malloc((rows ? rows : 1) * sizeof *order);
     features = malloc((rows ? rows : 1) * (size_t)width * sizeof *features);
@@ -691,6 +704,29 @@ spex_status spex_h5_read_spectrum(const char *path, const char *group, spex_spec
         goto out;
     }
     size_t k = (size_t)dims[0], w = (size_t)dims[1];
+    /* H5Dread fills the whole dataset into the buffer: order and coef must
+     * have exactly the rows of features.  Features must name one of the
+     * file's n_features (spex show looks their names up). */
+    for (int i = 0; i < 3; i += 2) {
+        hid_t s1 = H5Dget_space(d[i]);
+        hsize_t rows = 0;
+        int ok = s1 >= 0 && H5Sget_simple_extent_ndims(s1) == 1 &&
+                 H5Sget_simple_extent_dims(s1, &rows, NULL) >= 0 && rows == dims[0];
+        spex_h5_close_id(&s1);
+        if (!ok) {
+            st = spex_error_set(err, SPEX_EINPUT, "%s: %s/%s does not have the %zu rows of "
+                                "%s/features", path, group, parts[i], k, group);
+            goto out;
+        }
+    }
+    int32_t nfeat = -1;
+    hid_t an = H5Aexists(fid, "n_features") > 0 ? H5Aopen(fid, "n_features", H5P_DEFAULT) : -1;
+    hid_t as = an >= 0 ? H5Aget_space(an) : -1;
+    if (as < 0 || H5Sget_simple_extent_npoints(as) != 1 ||
+        H5Aread(an, H5T_NATIVE_INT32, &nfeat) < 0)
+        nfeat = -1;
+    spex_h5_close_id(&as);
+    spex_h5_close_id(&an);
     order = malloc((k ? k : 1) * sizeof *order);
     feat = malloc((k ? k : 1) * w * sizeof *feat);
     coef = malloc((k ? k : 1) * sizeof *coef);
@@ -710,8 +746,14 @@ spex_status spex_h5_read_spectrum(const char *path, const char *group, spex_spec
             goto out;
         }
         t.order = order[i];
-        for (int j = 0; j < t.order; j++)
+        for (int j = 0; j < t.order; j++) {
             t.feat[j] = feat[i * w + (size_t)j];
+            if (t.feat[j] < 0 || t.feat[j] >= nfeat || (j > 0 && t.feat[j] <= t.feat[j - 1])) {
+                st = spex_error_set(err, SPEX_EINPUT, "%s: %s/features row %zu is not ascending "
+                                    "indices below n_features %d", path, group, i, (int)nfeat);
+                goto out;
+            }
+        }
         t.coef = coef[i];
         SPEX_CHECK(spex_spectrum_push(out, &t, err));
     }

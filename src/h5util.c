@@ -167,6 +167,19 @@ spex_status spex_h5w_create(spex_h5w *w)
 
 void spex_h5w_close(spex_h5w *w)
 {
+    /* After a failed write (ENOSPC, EIO) parallel HDF5 1.10 cannot close
+     * the file: ranks meet different collectives inside H5Fclose (a hang),
+     * and HDF5's hook at MPI_Finalize crashes on the half-closed file.  The
+     * file is garbage: rank 0 removes it, reports the agreed error, and the
+     * job ends with its code. */
+    if (w->fid >= 0 && spex_error_agree(w->comm, w->err) != SPEX_OK) {
+        if (w->rank == 0) {
+            unlink(w->tmp);
+            fprintf(stderr, "spex: error: %s\n", w->err->msg);
+            fflush(stderr);
+        }
+        MPI_Abort(w->comm, (int)w->err->code);
+    }
     if (w->fid >= 0 && H5Fclose(w->fid) < 0)
         spex_h5w_fail(w, "closing the file");
     w->fid = -1;

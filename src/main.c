@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "spex.h"
 
@@ -64,7 +65,12 @@ static spex_status read_study_text(MPI_Comm comm, const char *path, char **text,
         if (f == NULL) {
             spex_error_set(err, SPEX_EUSAGE, "cannot read study file '%s': %s", path, strerror(errno));
         } else {
-            if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+            struct stat sb;
+            if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+                spex_error_set(err, SPEX_EUSAGE, "cannot read study file '%s': %s", path,
+                               strerror(EISDIR));
+            } else if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 &&
+                       fseek(f, 0, SEEK_SET) == 0) {
                 if (len > (1L << 24)) {
                     spex_error_set(err, SPEX_EUSAGE, "study file '%s' is over 16 MiB", path);
                 } else if ((*text = malloc((size_t)len + 1)) == NULL) {
@@ -73,6 +79,9 @@ static spex_status read_study_text(MPI_Comm comm, const char *path, char **text,
                     spex_error_set(err, SPEX_EUSAGE, "cannot read study file '%s'", path);
                 } else {
                     (*text)[len] = '\0';
+                    if (strlen(*text) != (size_t)len)
+                        spex_error_set(err, SPEX_EUSAGE, "study file '%s' contains a NUL byte",
+                                       path);
                 }
             } else {
                 spex_error_set(err, SPEX_EUSAGE, "cannot read study file '%s': %s", path,

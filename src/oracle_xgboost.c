@@ -781,7 +781,7 @@ static spex_status model_load(const char *path, xgb_model *m, spex_error *err)
     for (size_t i = 0; i < got; i++)
         if (!isprint(head[i]) && !isspace(head[i]))
             text = false;
-    if (got == 0 || (text && head[k] != '{'))
+    if (got == 0 || (text && k < got && head[k] != '{'))
         return spex_error_set(err, SPEX_EINPUT,
                               "oracle.model = '%s' is not an XGBoost model (%s)", path,
                               got == 0 ? "an empty file" : "a text file that is not JSON");

@@ -177,6 +177,9 @@ spex_status spex_spectrum_read(const char *path, int n, spex_spectrum *out, spex
             st = spex_error_set(err, SPEX_EINPUT, "%s:%ld: NUL byte in a text line", path, lineno);
             goto out;
         }
+        /* The line end is not part of the term (nor of a message quoting it). */
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
         char *p = line;
         while (isspace((unsigned char)*p))
             p++;

@@ -59,6 +59,10 @@ static void expect_set_error(const char *assignment, const char *a, const char *
     CU_ASSERT_EQUAL(spex_config_set(&cfg, assignment, &err), SPEX_EUSAGE);
     char prefix[256];
     snprintf(prefix, sizeof prefix, "--set %s: ", assignment);
+    /* messages show control characters as '?' */
+    for (char *c = prefix; *c; c++)
+        if (*c > 0 && *c < 32)
+            *c = '?';
     CU_ASSERT(strncmp(err.msg, prefix, strlen(prefix)) == 0);
     check_message(&err, a, b, NULL);
 }
