@@ -82,6 +82,22 @@ spex_status spex_oracle_create(MPI_Comm comm, const spex_config *cfg, spex_oracl
     return st;
 }
 
+void spex_oracle_node_place(MPI_Comm comm, int *local_rank, int *local_size)
+{
+    MPI_Comm node;
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node) !=
+        MPI_SUCCESS) {
+        *local_rank = 0;
+        *local_size = 1;
+        return;
+    }
+    MPI_Comm_rank(node, local_rank);
+    MPI_Comm_size(node, local_size);
+    MPI_Comm_free(&node);
+}
+
 void spex_oracle_destroy(spex_oracle *o)
 {
     if (o != NULL && o->destroy != NULL)

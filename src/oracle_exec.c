@@ -103,26 +103,6 @@ static void sleep_seconds(double s)
     nanosleep(&t, NULL);
 }
 
-/* Collective on comm.  This rank's place among the ranks of comm sharing
- * its node: the number to pick a GPU with.  (Equal to
- * OMPI_COMM_WORLD_LOCAL_RANK when comm is MPI_COMM_WORLD, but correct for
- * any communicator and any MPI.) */
-static void node_place(MPI_Comm comm, int *local_rank, int *local_size)
-{
-    MPI_Comm node;
-    int rank;
-    MPI_Comm_rank(comm, &rank);
-    if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node) !=
-        MPI_SUCCESS) {
-        *local_rank = 0;
-        *local_size = 1;
-        return;
-    }
-    MPI_Comm_rank(node, local_rank);
-    MPI_Comm_size(node, local_size);
-    MPI_Comm_free(&node);
-}
-
 /* Copies text into dst (len bytes) for quoting in a one-line message:
  * control characters become '?', and long text is cut with "...". */
 static void quote_text(char *dst, size_t len, const char *text, size_t tlen)
@@ -696,7 +676,7 @@ spex_status spex_oracle_exec_create(MPI_Comm comm, const spex_config *cfg, spex_
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     /* Collective, so before anything that may fail on some ranks only. */
-    node_place(comm, &local_rank, &local_size);
+    spex_oracle_node_place(comm, &local_rank, &local_size);
 
     if (cfg->command[strspn(cfg->command, " \t")] == '\0')
         return spex_error_set(err, SPEX_EUSAGE,

@@ -44,24 +44,6 @@ typedef struct plugin_state {
     char errbuf[PLUGIN_ERRBUF];
 } plugin_state;
 
-/* Collective on comm.  This rank's place among the ranks of comm on its
- * node (for plugins that pick a GPU). */
-static void node_place(MPI_Comm comm, int *local_rank, int *local_size)
-{
-    MPI_Comm node;
-    int rank;
-    MPI_Comm_rank(comm, &rank);
-    if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node) !=
-        MPI_SUCCESS) {
-        *local_rank = 0;
-        *local_size = 1;
-        return;
-    }
-    MPI_Comm_rank(node, local_rank);
-    MPI_Comm_size(node, local_size);
-    MPI_Comm_free(&node);
-}
-
 /* The plugin's message, made one printable line (it reaches the user
  * verbatim). */
 static const char *plugin_message(plugin_state *s)
@@ -127,7 +109,7 @@ spex_status spex_oracle_plugin_create(MPI_Comm comm, const spex_config *cfg, spe
     *out = NULL;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
-    node_place(comm, &local_rank, &local_size);
+    spex_oracle_node_place(comm, &local_rank, &local_size);
 
     if (cfg->plugin[0] == '\0')
         return spex_error_set(err, SPEX_EUSAGE,

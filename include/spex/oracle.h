@@ -38,6 +38,12 @@ struct spex_oracle {
 spex_status spex_oracle_create(MPI_Comm comm, const spex_config *cfg, spex_oracle **out,
                                spex_error *err);
 
+/* Collective on comm.  This rank's place among the ranks of comm sharing
+ * its node (the number to pick a GPU with; equal to
+ * OMPI_COMM_WORLD_LOCAL_RANK for MPI_COMM_WORLD, but right for any
+ * communicator and MPI).  0 of 1 when the split fails. */
+void spex_oracle_node_place(MPI_Comm comm, int *local_rank, int *local_size);
+
 /* Local.  Releases an oracle (NULL is fine). */
 void spex_oracle_destroy(spex_oracle *o);
 
