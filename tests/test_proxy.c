@@ -422,36 +422,6 @@ static void test_select_by_count_and_energy(void)
     spex_spectrum_free(&all);
 }
 
-/* Solves the K x K system G x = r in place (partial pivoting). */
-static void gauss(int K, double *G, double *r)
-{
-    for (int c = 0; c < K; c++) {
-        int piv = c;
-        for (int i = c + 1; i < K; i++)
-            if (fabs(G[i * K + c]) > fabs(G[piv * K + c]))
-                piv = i;
-        for (int j = 0; j < K; j++) {
-            double t = G[c * K + j];
-            G[c * K + j] = G[piv * K + j];
-            G[piv * K + j] = t;
-        }
-        double t = r[c];
-        r[c] = r[piv];
-        r[piv] = t;
-        for (int i = c + 1; i < K; i++) {
-            double f = G[i * K + c] / G[c * K + c];
-            for (int j = c; j < K; j++)
-                G[i * K + j] -= f * G[c * K + j];
-            r[i] -= f * r[c];
-        }
-    }
-    for (int c = K - 1; c >= 0; c--) {
-        for (int j = c + 1; j < K; j++)
-            r[c] -= G[c * K + j] * r[j];
-        r[c] /= G[c * K + c];
-    }
-}
-
 static void check_refine(double lambda)
 {
     int n = 150;
@@ -490,7 +460,7 @@ static void check_refine(double lambda)
     }
     for (int k = 0; k < K; k++)
         G[k * K + k] += lambda * (double)m;
-    gauss(K, G, r);
+    test_gauss_solve(K, G, r);
     CU_ASSERT_FATAL(spex_proxy_refine(MPI_COMM_SELF, 0, m, words, masks, y, lambda, &terms, &err) ==
                     SPEX_OK);
     for (int k = 0; k < K; k++)

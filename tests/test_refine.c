@@ -15,36 +15,6 @@
 #include "spex/wht.h"
 #include "testutil.h"
 
-/* Solves the K x K system G x = r in place (partial pivoting). */
-static void gauss(int K, double *G, double *r)
-{
-    for (int c = 0; c < K; c++) {
-        int piv = c;
-        for (int i = c + 1; i < K; i++)
-            if (fabs(G[i * K + c]) > fabs(G[piv * K + c]))
-                piv = i;
-        for (int j = 0; j < K; j++) {
-            double t = G[c * K + j];
-            G[c * K + j] = G[piv * K + j];
-            G[piv * K + j] = t;
-        }
-        double t = r[c];
-        r[c] = r[piv];
-        r[piv] = t;
-        for (int i = c + 1; i < K; i++) {
-            double f = G[i * K + c] / G[c * K + c];
-            for (int j = c; j < K; j++)
-                G[i * K + j] -= f * G[c * K + j];
-            r[i] -= f * r[c];
-        }
-    }
-    for (int c = K - 1; c >= 0; c--) {
-        for (int j = c + 1; j < K; j++)
-            r[c] -= G[c * K + j] * r[j];
-        r[c] /= G[c * K + c];
-    }
-}
-
 static void check_refine(double sigma, double lambda)
 {
     spex_error err;
@@ -90,7 +60,7 @@ static void check_refine(double sigma, double lambda)
         }
     for (int i = 0; i < K; i++)
         G[i * K + i] += lambda * (double)Q;
-    gauss(K, G, r);
+    test_gauss_solve(K, G, r);
 
     spex_layout L;
     spex_layout_of(d, 1, 0, 1, &L);

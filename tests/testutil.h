@@ -40,4 +40,36 @@ typedef struct test_case {
 /* |a - b| <= tol * max(1, |b|) */
 #define ASSERT_CLOSE(a, b, tol) CU_ASSERT(fabs((a) - (b)) <= (tol) * fmax(1.0, fabs(b)))
 
+/* Solves the dense K x K system G x = r in place by Gaussian elimination
+ * with partial pivoting (G row-major, destroyed): the independent
+ * reference the least-squares tests compare against. */
+static inline void test_gauss_solve(int K, double *G, double *r)
+{
+    for (int c = 0; c < K; c++) {
+        int piv = c;
+        for (int i = c + 1; i < K; i++)
+            if (fabs(G[i * K + c]) > fabs(G[piv * K + c]))
+                piv = i;
+        for (int j = 0; j < K; j++) {
+            double t = G[c * K + j];
+            G[c * K + j] = G[piv * K + j];
+            G[piv * K + j] = t;
+        }
+        double t = r[c];
+        r[c] = r[piv];
+        r[piv] = t;
+        for (int i = c + 1; i < K; i++) {
+            double f = G[i * K + c] / G[c * K + c];
+            for (int j = c; j < K; j++)
+                G[i * K + j] -= f * G[c * K + j];
+            r[i] -= f * r[c];
+        }
+    }
+    for (int c = K - 1; c >= 0; c--) {
+        for (int j = c + 1; j < K; j++)
+            r[c] -= G[c * K + j] * r[j];
+        r[c] /= G[c * K + c];
+    }
+}
+
 #endif
