@@ -40,7 +40,6 @@
 
 #define PATH_NODES 256             /* longest root-to-leaf path the parser accepts */
 #define TREE_EXPANSION_MAX (1u << 22) /* leaf-subset pairs one tree may expand to */
-#define REFINE_TERMS_MAX 10000     /* K x K normal equations, replicated per rank */
 #define AUTO_KEEP_MAX 2000         /* keep_terms = 0: samples / 10, at most this */
 #define CSR_BATCH_ENTRIES (1u << 22) /* set bits per training batch handed to XGBoost */
 #define MAX_BIN 2                  /* a feature takes one value (1.0) besides missing */
@@ -1050,33 +1049,45 @@ static inline int popcount64(uint64_t x)
 }
 
 /* This rank's part of the normal equations.  A column of the +-1 design
- * matrix over one chunk of rows is one word of parity bits, so
- * (A^T A)_{k,k'} over the chunk is rows - 2 popcount(col_k ^ col_k'), an
- * integer (exact, whatever the reduction order).  part[c K + k] is
- * sum_{q in chunk c} chi_k(x_q) y_q, summed in row order. */
+ * matrix over one chunk of rows is one word of parity bits.  With integer
+ * row weights w_q split into bit slices (slice[c][s] holds bit s of every
+ * row's weight; unit weights are one slice, the rows present),
+ * (A^T W A)_{k,k'} over the chunk is W_c - 2 sum_s 2^s popcount(slice_s &
+ * (col_k ^ col_k')), W_c the chunk's total weight: an integer (exact,
+ * whatever the reduction order).  part[c K + k] is sum_{q in chunk c} w_q
+ * chi_k(x_q) y_q, summed in row order. */
 static void refine_local(size_t count, size_t words, const uint64_t *masks, const double *y,
-                         const spex_spectrum *terms, int64_t *gram, double *part, uint64_t *col)
+                         const uint32_t *w, int nslices, const spex_spectrum *terms,
+                         int64_t *gram, double *part, uint64_t *col)
 {
     size_t K = terms->count, nch = (count + SPEX_PROXY_ROW_CHUNK - 1) / SPEX_PROXY_ROW_CHUNK;
-    int64_t valid[ROW_BLOCK];
+    int64_t total[ROW_BLOCK];
+    uint64_t slice[ROW_BLOCK][SPEX_PROXY_WEIGHT_BITS];
     for (size_t c0 = 0; c0 < nch; c0 += ROW_BLOCK) {
         size_t nb = nch - c0 < ROW_BLOCK ? nch - c0 : ROW_BLOCK;
         memset(col, 0, K * nb * sizeof *col);
+        memset(slice, 0, sizeof slice);
         for (size_t c = 0; c < nb; c++) {
             size_t r0 = (c0 + c) * SPEX_PROXY_ROW_CHUNK, r1 = r0 + SPEX_PROXY_ROW_CHUNK;
             r1 = r1 < count ? r1 : count;
-            valid[c] = (int64_t)(r1 - r0);
+            total[c] = 0;
             double *pc = part + (c0 + c) * K;
             for (size_t r = r0; r < r1; r++) {
                 const uint64_t *x = masks + r * words;
                 uint64_t bit = (uint64_t)1 << (r - r0);
+                uint32_t wr = w ? w[r] : 1;
+                double wy = (double)wr * y[r];
+                total[c] += wr;
+                for (int s = 0; s < nslices; s++)
+                    if ((wr >> s) & 1)
+                        slice[c][s] |= bit;
                 for (size_t k = 0; k < K; k++) {
                     const spex_term *t = &terms->terms[k];
                     if (spex_mask_parity(x, t->feat, t->order)) {
                         col[k * nb + c] |= bit;
-                        pc[k] -= y[r];
+                        pc[k] -= wy;
                     } else {
-                        pc[k] += y[r];
+                        pc[k] += wy;
                     }
                 }
             }
@@ -1087,8 +1098,13 @@ static void refine_local(size_t count, size_t words, const uint64_t *masks, cons
             for (size_t k2 = 0; k2 <= k; k2++) {
                 const uint64_t *b = col + k2 * nb;
                 int64_t acc = 0;
-                for (size_t c = 0; c < nb; c++)
-                    acc += valid[c] - 2 * popcount64(a[c] ^ b[c]);
+                for (size_t c = 0; c < nb; c++) {
+                    uint64_t diff = a[c] ^ b[c];
+                    int64_t off = 0;
+                    for (int s = 0; s < nslices; s++)
+                        off += (int64_t)popcount64(slice[c][s] & diff) << s;
+                    acc += total[c] - 2 * off;
+                }
                 gram[at++] += acc;
             }
         }
@@ -1114,6 +1130,14 @@ spex_status spex_proxy_refine(MPI_Comm comm, size_t first, size_t count, size_t 
                               const uint64_t *masks, const double *y, double lambda,
                               spex_spectrum *terms, spex_error *err)
 {
+    return spex_proxy_refine_weighted(comm, first, count, words, masks, y, NULL, lambda, terms,
+                                      err);
+}
+
+spex_status spex_proxy_refine_weighted(MPI_Comm comm, size_t first, size_t count, size_t words,
+                                       const uint64_t *masks, const double *y, const uint32_t *w,
+                                       double lambda, spex_spectrum *terms, spex_error *err)
+{
     spex_status st = SPEX_OK;
     int rank, size;
     MPI_Comm_rank(comm, &rank);
@@ -1124,9 +1148,20 @@ spex_status spex_proxy_refine(MPI_Comm comm, size_t first, size_t count, size_t 
     double *part = NULL, *chunks = NULL, *rhs = NULL, *gv = NULL, *x = NULL;
     uint64_t *col = NULL;
     int *gi = NULL, *gj = NULL, *counts = NULL, *displs = NULL;
-    if (K > REFINE_TERMS_MAX)
+    /* Bit slices of the weights: as many as the largest weight needs. */
+    uint32_t wmax = w ? 0 : 1;
+    for (size_t r = 0; w && r < count; r++)
+        wmax = w[r] > wmax ? w[r] : wmax;
+    MPI_Allreduce(MPI_IN_PLACE, &wmax, 1, MPI_UINT32_T, MPI_MAX, comm);
+    int nslices = 0;
+    while (nslices < 32 && (wmax >> nslices) != 0)
+        nslices++;
+    if (K > SPEX_PROXY_REFINE_TERMS_MAX)
         spex_error_set(err, SPEX_EUSAGE, "refining %zu terms is more than %d: lower "
-                       "method.keep_terms", K, REFINE_TERMS_MAX);
+                       "method.keep_terms", K, SPEX_PROXY_REFINE_TERMS_MAX);
+    else if (nslices > SPEX_PROXY_WEIGHT_BITS)
+        spex_error_set(err, SPEX_EINTERNAL, "refinement weight %" PRIu32 " has more than %d bits",
+                       wmax, SPEX_PROXY_WEIGHT_BITS);
     else if (count > 0 && first % SPEX_PROXY_ROW_CHUNK != 0)
         spex_error_set(err, SPEX_EINTERNAL, "refinement rows start at %zu, not a chunk boundary",
                        first);
@@ -1134,7 +1169,10 @@ spex_status spex_proxy_refine(MPI_Comm comm, size_t first, size_t count, size_t 
         return err->code;
     if (K == 0)
         return SPEX_OK;
-    uint64_t rows = count, total_rows = 0, total_chunks = 0, mych = nch;
+    /* total_rows: the total weight (the row count for unit weights). */
+    uint64_t rows = 0, total_rows = 0, total_chunks = 0, mych = nch;
+    for (size_t r = 0; r < count; r++)
+        rows += w ? w[r] : 1;
     MPI_Allreduce(&rows, &total_rows, 1, MPI_UINT64_T, MPI_SUM, comm);
     MPI_Allreduce(&mych, &total_chunks, 1, MPI_UINT64_T, MPI_SUM, comm);
     gram = calloc(tri, sizeof *gram);
@@ -1154,7 +1192,7 @@ spex_status spex_proxy_refine(MPI_Comm comm, size_t first, size_t count, size_t 
         st = err->code;
         goto out;
     }
-    refine_local(count, words, masks, y, terms, gram, part, col);
+    refine_local(count, words, masks, y, w, nslices, terms, gram, part, col);
     MPI_Allreduce(MPI_IN_PLACE, gram, (int)tri, MPI_INT64_T, MPI_SUM, comm);
 
     /* Chunk sums to rank 0 in rank order (= chunk order), added in order. */
@@ -1239,8 +1277,7 @@ static int usable_cpus(void)
     return c > 0 ? (int)c : 1;
 }
 
-/* Rows [lo, hi) of rank q: contiguous blocks of whole row chunks. */
-static void sample_block(size_t m, int q, int size, size_t *lo, size_t *hi)
+void spex_proxy_row_block(size_t m, int q, int size, size_t *lo, size_t *hi)
 {
     size_t chunks = (m + SPEX_PROXY_ROW_CHUNK - 1) / SPEX_PROXY_ROW_CHUNK, clo, chi;
     spex_partition(chunks, q, size, &clo, &chi);
@@ -1265,7 +1302,7 @@ static spex_status make_plan(MPI_Comm comm, const spex_config *cfg, proxy_plan *
     pl->threads = cfg->threads > 0 ? cfg->threads : usable_cpus();
     /* Rank 0 decides (its own CPUs), everyone learns it. */
     MPI_Bcast(&pl->threads, 1, MPI_INT, 0, comm);
-    sample_block(pl->m, rank, size, &pl->lo, &pl->hi);
+    spex_proxy_row_block(pl->m, rank, size, &pl->lo, &pl->hi);
     if (cfg->holdout > 0 && pl->h < SPEX_PROXY_MIN_ROWS)
         return spex_error_set(err, SPEX_EUSAGE,
                               "method.samples = %zu with method.holdout = %g holds out %zu "
@@ -1366,7 +1403,7 @@ static spex_status train_on_root(MPI_Comm comm, const spex_config *cfg, const pr
     }
     for (int q = 0; q < size; q++) {
         size_t lo, hi;
-        sample_block(pl->m, q, size, &lo, &hi);
+        spex_proxy_row_block(pl->m, q, size, &lo, &hi);
         cm[q] = (int)((hi - lo) * pl->words);
         dm[q] = (int)(lo * pl->words);
         cv[q] = (int)(hi - lo);

@@ -34,6 +34,8 @@
 #define SPEX_PROXY_ROW_CHUNK 64   /* samples per refinement chunk (one word of bits) */
 #define SPEX_PROXY_TREE_CHUNK 16  /* trees per extraction chunk */
 #define SPEX_PROXY_MIN_ROWS 10    /* fewest training and held-out samples allowed */
+#define SPEX_PROXY_REFINE_TERMS_MAX 10000 /* K x K normal equations, replicated per rank */
+#define SPEX_PROXY_WEIGHT_BITS 20 /* largest row weight of a weighted refinement: 2^20 - 1 */
 
 /* Collective on comm.  The ProxySPEX pipeline (method.name = proxyspex):
  * fills res like spex_run_study does. */
@@ -43,6 +45,11 @@ spex_status spex_proxy_run(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
 /* Local.  Sample mask i (spex_mask_words(n) words) for n features, from
  * (seed, SPEX_STREAM_UNIFORM, counter): every bit uniform. */
 void spex_proxy_mask(uint64_t seed, int n, uint64_t i, uint64_t *mask);
+
+/* Local.  Rows [lo, hi) of rank q of size among m rows: contiguous blocks
+ * of whole SPEX_PROXY_ROW_CHUNK chunks (spex_partition of the chunks), as
+ * spex_proxy_refine wants them. */
+void spex_proxy_row_block(size_t m, int q, int size, size_t *lo, size_t *hi);
 
 /* Local.  method.samples = 0: 10 n, at least 1,000 and at most 10,000. */
 int spex_proxy_default_samples(int n);
@@ -147,5 +154,14 @@ spex_status spex_proxy_train(int n, size_t rows, size_t holdout, size_t words,
 spex_status spex_proxy_refine(MPI_Comm comm, size_t first, size_t count, size_t words,
                               const uint64_t *masks, const double *y, double lambda,
                               spex_spectrum *terms, spex_error *err);
+
+/* Collective on comm.  spex_proxy_refine with integer row weights: the
+ * minimizer of sum_q w_q (y_q - sum_k a_k chi_k(x_q))^2 + lambda W |a|^2,
+ * W = sum_q w_q; w[i] (< 2^SPEX_PROXY_WEIGHT_BITS) weighs this rank's row
+ * i, NULL: all 1 (spex_proxy_refine).  Integer weights keep A^T W A exact:
+ * it is reduced from bit slices of the weights and popcounts. */
+spex_status spex_proxy_refine_weighted(MPI_Comm comm, size_t first, size_t count, size_t words,
+                                       const uint64_t *masks, const double *y, const uint32_t *w,
+                                       double lambda, spex_spectrum *terms, spex_error *err);
 
 #endif
