@@ -64,8 +64,10 @@ static const char *const ORACLE_KINDS[] = {"sparse", "exec", "plugin", "hdf5", "
                                             "xgboost-train", "xgboost-trees", NULL};
 static const char *const FORMATS[] = {"text", "bits", NULL};
 static const char *const BASES[] = {"fourier", "mobius", NULL};
-static const char *const METHODS[] = {"spex", "proxyspex", NULL};
+static const char *const METHODS[] = {"spex", "proxyspex", "lime", "banzhaf", "faith-banzhaf",
+                                       NULL};
 static const char *const DELAYS[] = {"bch", "identity", NULL};
+static const char *const BASELINE_QUERIES[] = {"design", "uniform", NULL};
 static const char *const REFINES[] = {"none", "ols", "ridge", NULL};
 static const char *const NONE_CHOICE[] = {"none", NULL}; /* doubles that may be off */
 static const char *const XGB_OUTPUTS[] = {"margin", "probability", NULL};
@@ -85,11 +87,15 @@ _Static_assert(SPEX_ORACLE_SPARSE == 0 && SPEX_ORACLE_EXEC == 1 && SPEX_ORACLE_P
 _Static_assert(SPEX_FORMAT_TEXT == 0 && SPEX_FORMAT_BITS == 1, "FORMATS[] order");
 _Static_assert(sizeof(spex_mask_format) == sizeof(int), "enum field is an int");
 _Static_assert(SPEX_BASIS_FOURIER == 0 && SPEX_BASIS_MOBIUS == 1, "BASES[] order");
-_Static_assert(SPEX_METHOD_SPEX == 0 && SPEX_METHOD_PROXYSPEX == 1, "METHODS[] order");
+_Static_assert(SPEX_METHOD_SPEX == 0 && SPEX_METHOD_PROXYSPEX == 1 && SPEX_METHOD_LIME == 2 &&
+                   SPEX_METHOD_BANZHAF == 3 && SPEX_METHOD_FAITH_BANZHAF == 4,
+               "METHODS[] order");
 _Static_assert(SPEX_REFINE_NONE == 0 && SPEX_REFINE_OLS == 1 && SPEX_REFINE_RIDGE == 2,
                "REFINES[] order");
 _Static_assert(sizeof(spex_refine_name) == sizeof(int), "enum field is an int");
 _Static_assert(SPEX_DELAYS_BCH == 0 && SPEX_DELAYS_IDENTITY == 1, "DELAYS[] order");
+_Static_assert(SPEX_BASELINE_DESIGN == 0 && SPEX_BASELINE_UNIFORM == 1, "BASELINE_QUERIES[] order");
+_Static_assert(sizeof(spex_baseline_queries) == sizeof(int), "enum field is an int");
 _Static_assert(sizeof(spex_xgb_output) == sizeof(int) && sizeof(spex_xgb_metric) == sizeof(int) &&
                    sizeof(spex_xgb_engine) == sizeof(int),
                "enum field is an int");
@@ -236,6 +242,18 @@ static const key_def KEYS[] = {
      "proxyspex: most non-constant terms refined; 0 = samples / 10, at most 2000"},
     {"method", "keep_energy", KEY_DOUBLE, FIELD(keep_energy), "1", 0, 1, true, NULL,
      "proxyspex: keep the fewest top terms holding this share of the proxy's energy"},
+    {"method", "baseline_features", KEY_INT, FIELD(baseline_features), "1000", 1, 9999, false,
+     NULL,
+     "lime, banzhaf, faith-banzhaf: features fitted (largest marginal correlation with f); "
+     "all when n <= this"},
+    {"method", "baseline_queries", KEY_ENUM, FIELD(baseline_queries), "design", NO_RANGE,
+     BASELINE_QUERIES,
+     "lime, banzhaf, faith-banzhaf: design = SPEX's queries for this study; uniform = as many "
+     "uniform random masks"},
+    {"method", "baseline_pairs", KEY_INT, FIELD(baseline_pairs), "45", 0, 141, false, NULL,
+     "faith-banzhaf: pairs fitted = all pairs of the top this many features of that ranking"},
+    {"method", "lime_width", KEY_DOUBLE, FIELD(lime_width), "0.25", 0, INFINITY, true, NULL,
+     "lime: kernel width: weight exp(-D^2 / (2 width^2)), D = 1 - sqrt(kept / n)"},
 
     {"refine", "name", KEY_ENUM, FIELD(refine), "ols", NO_RANGE, REFINES,
      "refit the recovered terms by least squares on all queries: none, ols or ridge"},

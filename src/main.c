@@ -171,7 +171,13 @@ static void print_summary(const spex_log *log, const spex_config *cfg, const spe
                     r->stage_seconds[SPEX_STAGE_REFINE], r->stage_seconds[SPEX_STAGE_ASSESS],
                     write_seconds);
     int proxy = strcmp(r->method, "proxyspex") == 0;
-    if (!isnan(r->faithfulness_r2))
+    int baseline = cfg->method == SPEX_METHOD_LIME || cfg->method == SPEX_METHOD_BANZHAF ||
+                   cfg->method == SPEX_METHOD_FAITH_BANZHAF;
+    if (!isnan(r->faithfulness_r2) && baseline)
+        spex_log_printf(log, 1, "  faithfulness: R^2 = %.6f on %llu held-out masks (%s fit by %s)\n",
+                        r->faithfulness_r2, (unsigned long long)r->test_queries, r->method,
+                        r->refine);
+    else if (!isnan(r->faithfulness_r2))
         spex_log_printf(log, 1, "  faithfulness: R^2 = %.6f on %llu held-out masks (%s: %.6f; "
                                 "refinement: %s)\n",
                         r->faithfulness_r2, (unsigned long long)r->test_queries,
@@ -181,7 +187,13 @@ static void print_summary(const spex_log *log, const spex_config *cfg, const spe
         spex_log_printf(log, 1, "  noise: sigma = %.4g per query (%s); noise-robust decoding\n",
                         r->noise_sigma, isnan(cfg->method_sigma) ? "estimated from the bins"
                                                                  : "method.noise_sigma");
-    if (proxy)
+    if (baseline)
+        spex_log_printf(log, 1, "  baseline %s: %zu terms of order <= %d fitted on %s\n",
+                        r->method, r->fourier.count, r->max_order,
+                        cfg->baseline_queries == SPEX_BASELINE_UNIFORM
+                            ? "uniform random masks (as many as the SPEX design's queries)"
+                            : "the SPEX design's queries");
+    else if (proxy)
         spex_log_printf(log, 1, "  kept %zu terms of the tree proxy's spectrum\n", r->fourier.count);
     else
         spex_log_printf(log, 1, "  recovered %zu terms in %d peeling rounds; %llu of %llu bins left "

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "spex/assess.h"
+#include "spex/baseline.h"
 #include "spex/design.h"
 #include "spex/refine.h"
 #include "spex/eval.h"
@@ -117,6 +118,23 @@ out:
     return st;
 }
 
+spex_status spex_run_design(const spex_config *cfg, spex_design **d, spex_error *err)
+{
+    int b = cfg->b;
+    *d = NULL;
+    if (b == 0) {
+        b = spex_design_choose_b(cfg->n, cfg->max_order, cfg->groups, cfg->delays, cfg->budget,
+                                 cfg->sparsity);
+        if (b == 0)
+            return spex_error_set(err, SPEX_EUSAGE,
+                                  "method.budget = %lld is below the smallest design (b = 1): "
+                                  "raise the budget or lower method.max_order",
+                                  (long long)cfg->budget);
+    }
+    return spex_design_create(cfg->n, b, cfg->groups, cfg->max_order, cfg->delays,
+                              (uint64_t)cfg->seed, d, err);
+}
+
 spex_status spex_run_finish(MPI_Comm comm, const spex_config *cfg, spex_oracle *o,
                             const spex_spectrum *before, spex_result *res, spex_error *err)
 {
@@ -182,21 +200,14 @@ spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     if (cfg->method == SPEX_METHOD_PROXYSPEX)
         return spex_proxy_run(comm, cfg, o, log, res, err);
 
+    if (cfg->method == SPEX_METHOD_LIME || cfg->method == SPEX_METHOD_BANZHAF ||
+        cfg->method == SPEX_METHOD_FAITH_BANZHAF)
+        return spex_baseline_run(comm, cfg, o, log, res, err);
+
     /* ---- design ---- */
     int t = cfg->max_order;
-    int b = cfg->b;
-    if (b == 0) {
-        b = spex_design_choose_b(cfg->n, t, cfg->groups, cfg->delays, cfg->budget, cfg->sparsity);
-        if (b == 0) {
-            st = spex_error_set(err, SPEX_EUSAGE,
-                                "method.budget = %lld is below the smallest design (b = 1): raise "
-                                "the budget or lower method.max_order",
-                                (long long)cfg->budget);
-            goto out;
-        }
-    }
-    SPEX_CHECK(spex_design_create(cfg->n, b, cfg->groups, t, cfg->delays, (uint64_t)cfg->seed, &d,
-                                  err));
+    SPEX_CHECK(spex_run_design(cfg, &d, err));
+    int b = d->b;
     int r = cfg->ranks_per_signal;
     if (r > 0 && ((r & (r - 1)) != 0 || r > size || (size_t)r > spex_design_bins(d))) {
         st = spex_error_set(err, SPEX_EUSAGE,

@@ -35,7 +35,16 @@ typedef enum {
 } spex_oracle_kind;
 typedef enum { SPEX_FORMAT_TEXT = 0, SPEX_FORMAT_BITS = 1 } spex_mask_format;
 typedef enum { SPEX_BASIS_FOURIER = 0, SPEX_BASIS_MOBIUS = 1 } spex_basis;
-typedef enum { SPEX_METHOD_SPEX = 0, SPEX_METHOD_PROXYSPEX = 1 } spex_method_name;
+typedef enum {
+    SPEX_METHOD_SPEX = 0,
+    SPEX_METHOD_PROXYSPEX = 1,
+    SPEX_METHOD_LIME = 2,          /* baselines (doc/baselines.md) */
+    SPEX_METHOD_BANZHAF = 3,
+    SPEX_METHOD_FAITH_BANZHAF = 4
+} spex_method_name;
+
+/* Where the baselines' queries come from (method.baseline_queries). */
+typedef enum { SPEX_BASELINE_DESIGN = 0, SPEX_BASELINE_UNIFORM = 1 } spex_baseline_queries;
 typedef enum { SPEX_DELAYS_BCH = 0, SPEX_DELAYS_IDENTITY = 1 } spex_delays_kind;
 typedef enum { SPEX_REFINE_NONE = 0, SPEX_REFINE_OLS = 1, SPEX_REFINE_RIDGE = 2 } spex_refine_name;
 /* XGBoost oracles (doc/oracles-xgboost.md). */
@@ -116,6 +125,11 @@ typedef struct spex_config {
     int threads;                  /* training threads on rank 0; 0 = its CPUs */
     int keep_terms;               /* non-constant terms refined; 0 = auto */
     double keep_energy;           /* share of the proxy's non-constant energy kept */
+    /* [method], baselines (doc/baselines.md) */
+    int baseline_features;        /* first-order features fitted */
+    spex_baseline_queries baseline_queries; /* SPEX's design or uniform masks */
+    int baseline_pairs;           /* faith-banzhaf: pairs of the top this many */
+    double lime_width;            /* lime: kernel width */
     /* [refine] */
     spex_refine_name refine;
     double ridge_lambda;          /* ridge penalty relative to the query count */

@@ -6,6 +6,7 @@
 #include <mpi.h>
 
 #include "spex/config.h"
+#include "spex/design.h"
 #include "spex/error.h"
 #include "spex/log.h"
 #include "spex/oracle.h"
@@ -15,6 +16,11 @@
  * (replicated on every rank).  Errors are agreed across ranks. */
 spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o,
                            const spex_log *log, spex_result *res, spex_error *err);
+
+/* Local.  The study's SPEX design (method.b, or b chosen from method.budget
+ * or method.sparsity), the same on every rank; *d is new memory
+ * (spex_design_destroy).  Also the query set of the baselines. */
+spex_status spex_run_design(const spex_config *cfg, spex_design **d, spex_error *err);
 
 /* Collective on comm.  The common tail of every method, given the final
  * Fourier terms in res->fourier: faithfulness R^2 on output.test_masks
