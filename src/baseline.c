@@ -48,11 +48,26 @@ static int popcount64(uint64_t x)
     return c;
 }
 
-/* The fitted orders' terms: first-order and pair counts of p. */
+/* The fitted terms: k1 first-order terms, the pairs of the top k2
+ * features, total with the constant.  Automatic sizes (0) keep the number
+ * of fitted terms near rows / SPEX_BASELINE_ROWS_PER_TERM (faith-banzhaf:
+ * half of them first-order, half pairs), so that fitting noise costs
+ * little R^2. */
 static void term_counts(const spex_baseline_params *p, size_t *k1, size_t *k2, size_t *total)
 {
-    *k1 = (size_t)(p->features < p->n ? p->features : p->n);
-    *k2 = p->method == SPEX_METHOD_FAITH_BANZHAF ? (size_t)(p->pairs < p->n ? p->pairs : p->n) : 0;
+    int faith = p->method == SPEX_METHOD_FAITH_BANZHAF;
+    uint64_t budget = p->rows / SPEX_BASELINE_ROWS_PER_TERM;
+    budget = budget < 2 ? 2 : budget > SPEX_PROXY_REFINE_TERMS_MAX - 1 ? SPEX_PROXY_REFINE_TERMS_MAX - 1 : budget;
+    size_t n = (size_t)p->n;
+    *k1 = p->features > 0 ? (size_t)p->features : (size_t)(faith ? budget / 2 : budget);
+    *k1 = *k1 < n ? *k1 : n;
+    *k2 = 0;
+    if (faith && p->pairs > 0)
+        *k2 = (size_t)p->pairs;
+    else if (faith)
+        while ((*k2 + 1) * *k2 / 2 <= budget / 2)
+            (*k2)++;
+    *k2 = *k2 < n ? *k2 : n;
     *total = 1 + *k1 + *k2 * (*k2 - (*k2 > 0)) / 2;
 }
 
@@ -279,14 +294,15 @@ spex_status spex_baseline_run(MPI_Comm comm, const spex_config *cfg, spex_oracle
     const char *name = spex_config_enum_name("method.name", cfg->method);
     spex_baseline_params p = {cfg->method, cfg->n, cfg->baseline_features, cfg->baseline_pairs,
                               cfg->lime_width,
-                              cfg->refine == SPEX_REFINE_RIDGE ? cfg->ridge_lambda : 0.0};
+                              cfg->refine == SPEX_REFINE_RIDGE ? cfg->ridge_lambda : 0.0, 0};
     size_t k1, k2, K;
-    term_counts(&p, &k1, &k2, &K);
 
     /* ---- design: the SPEX design's queries, this rank's block ---- */
-    SPEX_CHECK(check_terms(&p, err));
     SPEX_CHECK(spex_run_design(cfg, &d, err));
     uint64_t Q = spex_design_queries(d);
+    p.rows = Q;
+    term_counts(&p, &k1, &k2, &K);
+    SPEX_CHECK(check_terms(&p, err));
     size_t lo, hi, words = d->words;
     spex_proxy_row_block((size_t)Q, rank, size, &lo, &hi);
     size_t mine = hi - lo;

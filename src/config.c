@@ -242,16 +242,17 @@ static const key_def KEYS[] = {
      "proxyspex: most non-constant terms refined; 0 = samples / 10, at most 2000"},
     {"method", "keep_energy", KEY_DOUBLE, FIELD(keep_energy), "1", 0, 1, true, NULL,
      "proxyspex: keep the fewest top terms holding this share of the proxy's energy"},
-    {"method", "baseline_features", KEY_INT, FIELD(baseline_features), "1000", 1, 9999, false,
+    {"method", "baseline_features", KEY_INT, FIELD(baseline_features), "0", 0, 9999, false,
      NULL,
-     "lime, banzhaf, faith-banzhaf: features fitted (largest marginal correlation with f); "
-     "all when n <= this"},
+     "lime, banzhaf, faith-banzhaf: features fitted, those of largest marginal correlation with "
+     "f (all when n <= this); 0 = queries / 50 (faith-banzhaf: / 100)"},
     {"method", "baseline_queries", KEY_ENUM, FIELD(baseline_queries), "design", NO_RANGE,
      BASELINE_QUERIES,
      "lime, banzhaf, faith-banzhaf: design = SPEX's queries for this study; uniform = as many "
      "uniform random masks"},
-    {"method", "baseline_pairs", KEY_INT, FIELD(baseline_pairs), "45", 0, 141, false, NULL,
-     "faith-banzhaf: pairs fitted = all pairs of the top this many features of that ranking"},
+    {"method", "baseline_pairs", KEY_INT, FIELD(baseline_pairs), "0", 0, 141, false, NULL,
+     "faith-banzhaf: fit all pairs of the top this many features of that ranking; 0 = as many "
+     "pairs as fit in queries / 100"},
     {"method", "lime_width", KEY_DOUBLE, FIELD(lime_width), "0.25", 0, INFINITY, true, NULL,
      "lime: kernel width: weight exp(-D^2 / (2 width^2)), D = 1 - sqrt(kept / n)"},
 

@@ -89,7 +89,7 @@ static spex_status fit(spex_method_name method, int n, int features, int pairs, 
                        const uint64_t *masks, const double *y, spex_spectrum *out,
                        spex_error *err)
 {
-    spex_baseline_params p = {method, n, features, pairs, 0.25, 0.0};
+    spex_baseline_params p = {method, n, features, pairs, 0.25, 0.0, m};
     spex_spectrum_init(out);
     spex_error_clear(err);
     return spex_baseline_fit(MPI_COMM_SELF, &p, 0, m, masks, y, out, err);
@@ -245,6 +245,41 @@ static void test_screening_keeps_the_largest_features_n12(void)
     free(y);
 }
 
+/* Automatic sizes: about rows / 50 terms.  4096 rows: 81 first-order
+ * terms for banzhaf (all 12 features here); faith-banzhaf shares 81 as 40
+ * + 40: all 12 features and the pairs of the top 9 (36 <= 40). */
+static void test_automatic_sizes_follow_the_row_count_n12(void)
+{
+    int n = 12;
+    spex_spectrum f, got;
+    spex_error err;
+    uint64_t *masks;
+    double *y;
+    known_spectrum(n, &f);
+    all_subsets(n, &f, &masks, &y);
+    CU_ASSERT_FATAL(fit(SPEX_METHOD_BANZHAF, n, 0, 0, (size_t)1 << n, masks, y, &got, &err) ==
+                    SPEX_OK);
+    CU_ASSERT_EQUAL(got.count, 13u);
+    spex_spectrum_free(&got);
+    CU_ASSERT_FATAL(fit(SPEX_METHOD_FAITH_BANZHAF, n, 0, 0, (size_t)1 << n, masks, y, &got,
+                        &err) == SPEX_OK);
+    CU_ASSERT_EQUAL(got.count, 1u + 12u + 36u);
+    spex_spectrum_free(&got);
+    /* 640 random rows: 12 terms, faith-banzhaf 6 features and the pairs
+     * of the top 4. */
+    for (size_t x = 0; x < 640; x++) {
+        masks[x] = (uint64_t)(next_unit() * 4096.0);
+        y[x] = eval(&f, &masks[x]);
+    }
+    CU_ASSERT_FATAL(fit(SPEX_METHOD_FAITH_BANZHAF, n, 0, 0, 640, masks, y, &got, &err) ==
+                    SPEX_OK);
+    CU_ASSERT_EQUAL(got.count, 1u + 6u + 6u);
+    spex_spectrum_free(&got);
+    spex_spectrum_free(&f);
+    free(masks);
+    free(y);
+}
+
 static void test_too_many_terms_is_a_usage_error(void)
 {
     spex_spectrum got;
@@ -265,6 +300,7 @@ static const test_case TESTS[] = {
     {"lime = dense weighted least squares, n = 7", test_lime_matches_dense_weighted_least_squares_n7},
     {"lime weights follow the kernel", test_lime_weight_follows_the_kernel},
     {"screening keeps the largest features, n = 12", test_screening_keeps_the_largest_features_n12},
+    {"automatic sizes follow the row count, n = 12", test_automatic_sizes_follow_the_row_count_n12},
     {"too many terms is a usage error", test_too_many_terms_is_a_usage_error},
     {NULL, NULL},
 };

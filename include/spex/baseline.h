@@ -18,7 +18,8 @@
  * with f on the queries, sum_q y_q chi_i(x_q) (computed exactly in
  * integers, so the ranking is the same on any number of ranks), the top
  * method.baseline_features enter as first-order terms and all pairs of the
- * top method.baseline_pairs as second-order terms.  The normal equations
+ * top method.baseline_pairs as second-order terms.  Both default to sizes
+ * that fit about one term per SPEX_BASELINE_ROWS_PER_TERM queries.  The normal equations
  * are spex_proxy_refine_weighted's (exact integer Gram matrix, ScaLAPACK).
  */
 #ifndef SPEX_BASELINE_H
@@ -39,14 +40,18 @@
  * (integers for the exact Gram matrix); a weight of 1 is 2^16. */
 #define SPEX_BASELINE_WEIGHT_SCALE 16
 
+/* Automatic sizes fit about one term per this many rows. */
+#define SPEX_BASELINE_ROWS_PER_TERM 50
+
 /* What to fit. */
 typedef struct spex_baseline_params {
     spex_method_name method; /* SPEX_METHOD_LIME, _BANZHAF or _FAITH_BANZHAF */
     int n;                   /* features */
-    int features;            /* first-order terms: the top min(features, n) */
-    int pairs;               /* faith-banzhaf: pairs of the top min(pairs, n) */
+    int features;            /* first-order terms: the top min(features, n); 0: auto */
+    int pairs;               /* faith-banzhaf: pairs of the top min(pairs, n); 0: auto */
     double width;            /* lime: kernel width */
     double lambda;           /* ridge penalty relative to the total weight; 0: none */
+    uint64_t rows;           /* rows of the fit on all ranks (for the automatic sizes) */
 } spex_baseline_params;
 
 /* Collective on comm.  The baseline pipeline: fills res like
