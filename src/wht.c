@@ -15,15 +15,17 @@
  * relies on this too: it finishes the top levels with exchanges between
  * ranks, after the local kernel has done the low ones.
  *
- * The schedule (memory traffic for b > BLOCK: two read+write passes):
- *   1. blocks of 2^BLOCK contiguous values (256 KiB, in L2), levels
+ * The schedule (memory traffic for BLOCK < b <= BLOCK + MAX_ROWS: two
+ * read+write passes over the array):
+ *   1. blocks of 2^BLOCK contiguous values (1 MiB, about the L2), levels
  *      0 .. BLOCK-1; inside a block, sub-blocks of 2^SUB values (in L1) take
  *      levels 0 .. SUB-1 first;
  *   2. levels BLOCK .. b-1: the signal seen as a 2^(b-BLOCK) x 2^BLOCK matrix,
  *      a transform down its columns, done for a strip of columns at a time;
  *      the strip's first pass reads the array and writes a contiguous scratch
- *      strip (rows of the array are 256 KiB apart, which would map a strip to
- *      a handful of cache sets), the last pass writes the array back.
+ *      strip (rows of the array are 1 MiB apart, which would map an in-place
+ *      strip to a handful of cache sets), the last pass writes the array
+ *      back.  More than MAX_ROWS levels take several such rounds.
  * Every pass applies up to three levels to 8 rows of 8-value vectors held in
  * registers (radix 8); the three lowest levels, inside a vector, are done
  * with lane shuffles.  With GCC's or Clang's vector extensions and
@@ -39,18 +41,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Block sizes, tuned on this project's machine (Zen 4: 32 KiB L1d, 1 MiB L2
+ * per core; doc/benchmarks.md section 6).  SPEX_WHT_SELFTEST (defined only by
+ * the test tests/test_wht_selftest) shrinks them and turns the vector
+ * extensions off, so that small signals run through every branch of the
+ * schedule in plain C. */
+#ifndef SPEX_WHT_SELFTEST
 enum {
-    BLOCK = 15, /* log2 values per phase-1 block: 256 KiB */
+    BLOCK = 17, /* log2 values per phase-1 block: 1 MiB */
     SUB = 11,   /* log2 values per L1 sub-block: 16 KiB */
-    STRIP = 15, /* log2 values of the phase-2 scratch strip: 256 KiB */
-    MAX_ROWS = STRIP - 3 /* log2 rows a strip can hold, 8 values wide */
+    STRIP = 15  /* log2 values of the phase-2 scratch strip: 256 KiB */
 };
-
 #if defined(__has_builtin)
 #if __has_builtin(__builtin_shufflevector)
 #define WHT_VECTOR_EXT 1
 #endif
 #endif
+#else
+enum { BLOCK = 7, SUB = 6, STRIP = 10 };
+#endif
+/* log2 of the rows a scratch strip holds with rows at least 8 values wide:
+ * the most levels one phase-2 round does. */
+enum { MAX_ROWS = STRIP - 3 };
 
 #if defined(WHT_VECTOR_EXT) && defined(HAVE_TARGET_CLONES)
 #define WHT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
