@@ -15,17 +15,21 @@
  * relies on this too: it finishes the top levels with exchanges between
  * ranks, after the local kernel has done the low ones.
  *
- * The schedule (memory traffic for BLOCK < b <= BLOCK + MAX_ROWS: two
- * read+write passes over the array):
- *   1. blocks of 2^BLOCK contiguous values (1 MiB, about the L2), levels
- *      0 .. BLOCK-1; inside a block, sub-blocks of 2^SUB values (in L1) take
- *      levels 0 .. SUB-1 first;
- *   2. levels BLOCK .. b-1: the signal seen as a 2^(b-BLOCK) x 2^BLOCK matrix,
- *      a transform down its columns, done for a strip of columns at a time;
- *      the strip's first pass reads the array and writes a contiguous scratch
- *      strip (rows of the array are 1 MiB apart, which would map an in-place
- *      strip to a handful of cache sets), the last pass writes the array
- *      back.  More than MAX_ROWS levels take several such rounds.
+ * The schedule keeps the signal's traffic to memory at two read+write passes
+ * for b <= CHUNK + 3 (b <= 23), every level below in cache:
+ *   1. blocks of 2^BLOCK contiguous values (1 MiB: the L2), levels
+ *      0 .. BLOCK-1; inside a block, sub-blocks of 2^SUB values (16 KiB, in
+ *      L1) take levels 0 .. SUB-1 first, then passes over the whole block;
+ *   2. chunks of 2^CHUNK values (8 MiB, in L3): their blocks, then levels
+ *      BLOCK .. CHUNK-1 in passes over the chunk (the chunk as rows of 2^BLOCK
+ *      values; level BLOCK + j pairs rows r and r + 2^j);
+ *   3. levels CHUNK .. b-1: the signal seen as a 2^(b-CHUNK) x 2^CHUNK
+ *      matrix, a transform down its columns, a strip of columns at a time.
+ *      Up to three levels are one pass over the array, in place.  More go
+ *      through a contiguous scratch strip (first pass array -> scratch, last
+ *      pass scratch -> array): rows 8 MiB apart share their cache sets, so
+ *      an in-place strip of more than 8 rows would not stay in cache.  More
+ *      than MAX_ROWS levels take several such rounds.
  * Every pass applies up to three levels to 8 rows of 8-value vectors held in
  * registers (radix 8); the three lowest levels, inside a vector, are done
  * with lane shuffles.  With GCC's or Clang's vector extensions and
@@ -48,9 +52,10 @@
  * schedule in plain C. */
 #ifndef SPEX_WHT_SELFTEST
 enum {
-    BLOCK = 17, /* log2 values per phase-1 block: 1 MiB */
     SUB = 11,   /* log2 values per L1 sub-block: 16 KiB */
-    STRIP = 15  /* log2 values of the phase-2 scratch strip: 256 KiB */
+    BLOCK = 17, /* log2 values per L2 block: 1 MiB */
+    CHUNK = 20, /* log2 values per L3 chunk: 8 MiB */
+    STRIP = 15  /* log2 values of the phase-3 scratch strip: 256 KiB */
 };
 #if defined(__has_builtin)
 #if __has_builtin(__builtin_shufflevector)
@@ -58,10 +63,10 @@ enum {
 #endif
 #endif
 #else
-enum { BLOCK = 7, SUB = 6, STRIP = 10 };
+enum { SUB = 6, BLOCK = 7, CHUNK = 9, STRIP = 10 };
 #endif
 /* log2 of the rows a scratch strip holds with rows at least 8 values wide:
- * the most levels one phase-2 round does. */
+ * the most levels one phase-3 round does. */
 enum { MAX_ROWS = STRIP - 3 };
 
 #if defined(WHT_VECTOR_EXT) && defined(HAVE_TARGET_CLONES)
@@ -274,7 +279,7 @@ WHT_INLINE void levels0to5(double *x)
     v8_store(x + 56, &v7);
 }
 
-/* Phase 1: levels 0 .. lev-1 of 2^lev contiguous values, 6 <= lev <= BLOCK.
+/* Levels 0 .. lev-1 of 2^lev contiguous values, 6 <= lev <= BLOCK.
  * Sub-blocks of 2^SUB values first (as rows of 8), then the levels above
  * SUB with the block as rows of 2^SUB values. */
 WHT_CLONES static void wht_block(double *x, int lev)
@@ -292,7 +297,7 @@ WHT_CLONES static void wht_block(double *x, int lev)
     strip_levels(x, ns, ns, n / ns, lev - sub);
 }
 
-/* Phase 2: levels lo .. lo+g-1 (g <= MAX_ROWS) of the 2^b values x, the
+/* Phase 3: levels lo .. lo+g-1 (g <= MAX_ROWS) of the 2^b values x, the
  * array seen as 2^g-row matrices of 2^lo columns (one after another when
  * lo + g < b), by strips of w columns.  With more than one pass per strip and
  * scratch space (2^STRIP values) the strip goes through the scratch; without
@@ -322,6 +327,17 @@ WHT_CLONES static void wht_columns(double *x, int b, int lo, int g, double *scra
         }
 }
 
+/* Levels 0 .. lev-1 of 2^lev contiguous values, BLOCK < lev <= CHUNK: its
+ * blocks, then the levels above BLOCK with the chunk as rows of 2^BLOCK
+ * values, in place. */
+WHT_CLONES static void wht_chunk(double *x, int lev)
+{
+    size_t nb = (size_t)1 << BLOCK, n = (size_t)1 << lev;
+    for (size_t i = 0; i < n; i += nb)
+        wht_block(x + i, BLOCK);
+    strip_levels(x, nb, nb, n / nb, lev - BLOCK);
+}
+
 /* The textbook loop, for signals of fewer than 64 values. */
 static void wht_small(double *x, int b)
 {
@@ -341,10 +357,14 @@ void spex_wht_execute(double *x, int b)
         wht_small(x, b);
         return;
     }
-    int lo = b < BLOCK ? b : BLOCK;
-    size_t n = (size_t)1 << b, blk = (size_t)1 << lo;
-    for (size_t i = 0; i < n; i += blk)
-        wht_block(x + i, lo);
+    if (b <= BLOCK) {
+        wht_block(x, b);
+        return;
+    }
+    int lo = b < CHUNK ? b : CHUNK;
+    size_t n = (size_t)1 << b;
+    for (size_t i = 0; i < n; i += (size_t)1 << lo)
+        wht_chunk(x + i, lo);
     if (lo == b)
         return;
     /* Scratch only when a strip needs more than one pass; if it cannot be
