@@ -74,9 +74,8 @@ enum { MAX_ROWS = STRIP - 3 };
 #define WHT_VECTOR_EXT 1
 #endif
 #endif
-/* HAVE_TARGET_CLONES (configure: target attributes and ifunc work) implies
- * x86, hence __builtin_cpu_supports. */
-#if defined(WHT_VECTOR_EXT) && defined(HAVE_TARGET_CLONES) && !defined(SPEX_WHT_SELFTEST)
+/* HAVE_TARGET_AVX2 (configure): target("avx2") and __builtin_cpu_supports. */
+#if defined(WHT_VECTOR_EXT) && defined(HAVE_TARGET_AVX2) && !defined(SPEX_WHT_SELFTEST)
 #define WHT_AVX2 1
 #endif
 
