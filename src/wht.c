@@ -36,9 +36,9 @@
  * instantiated with GCC/Clang vector extensions for 4-lane vectors compiled
  * for AVX2 and for 2-lane vectors (the baseline: SSE2 on x86-64, NEON...);
  * spex_wht_execute picks at run time.  Without vector extensions a plain-C
- * 2-lane type takes their place.  (8-lane AVX-512 vectors were no faster on
- * this project's Zen 4, whose 512-bit units are 256 bits wide: 5-8% slower
- * in cache, the same at 2^22 and 2^24; doc/benchmarks.md section 6.)
+ * 2-lane type takes their place.  (An 8-lane AVX-512 instance was no faster
+ * on this project's Zen 4, which runs 512-bit operations as two 256-bit
+ * halves: 7-10% slower in cache, the same at 2^22 and 2^24.)
  */
 #include "config.h"
 
@@ -219,36 +219,21 @@ static void wht_small(double *x, int b)
             }
 }
 
-/* Runs the schedule with one instance's block, chunk and columns steps. */
-#define WHT_RUN(suffix)                                                                            \
-    do {                                                                                           \
-        if (b <= BLOCK) {                                                                          \
-            block_##suffix(x, b);                                                                  \
-            break;                                                                                 \
-        }                                                                                          \
-        int lo = b < CHUNK ? b : CHUNK;                                                            \
-        for (size_t i = 0; i < n; i += (size_t)1 << lo)                                            \
-            chunk_##suffix(x + i, lo);                                                             \
-        for (; lo < b; lo += MAX_ROWS)                                                             \
-            columns_##suffix(x, b, lo, b - lo < MAX_ROWS ? b - lo : MAX_ROWS, scratch);            \
-    } while (0)
-
 void spex_wht_execute(double *x, int b)
 {
     if (b < 6) {
         wht_small(x, b);
         return;
     }
-    size_t n = (size_t)1 << b;
     /* Scratch only when a column strip needs more than one pass; if it
      * cannot be had, the in-place passes give the same result, more slowly. */
     double *scratch = b - CHUNK > 3 ? malloc(sizeof(double) << STRIP) : NULL;
 #ifdef WHT_AVX2
     if (__builtin_cpu_supports("avx2"))
-        WHT_RUN(v4);
+        execute_v4(x, b, scratch);
     else
 #endif
-        WHT_RUN(v2);
+        execute_v2(x, b, scratch);
     free(scratch);
 }
 

@@ -9,8 +9,8 @@
  *   and, for the type WHT_NAME(vec): WHT_NAME(load), WHT_NAME(store),
  *   WHT_NAME(butterfly) and WHT_NAME(lanes) (levels 0 .. WHT_LV-1 inside one
  *   vector), all on vectors passed by pointer.
- * It defines WHT_NAME(block), WHT_NAME(chunk) and WHT_NAME(columns), the three
- * steps spex_wht_execute runs (wht.c's header comment has the schedule).
+ * It defines WHT_NAME(execute), the whole schedule (wht.c's header comment),
+ * built from three steps: WHT_NAME(block), WHT_NAME(chunk), WHT_NAME(columns).
  * A "row" below is a run of values that the butterflies of the levels in
  * hand treat as one: row r pairs with row r + 2^j at row level j.
  */
@@ -193,4 +193,20 @@ WHT_TARGET static void WHT_NAME(columns)(double *x, int b, int lo, int g, double
                 WHT_NAME(pass)(scratch, w, scratch, w, w, rows, j, 3);
             WHT_NAME(pass)(scratch, w, p, cols, w, rows, j, g - j);
         }
+}
+
+/* Levels 0 .. b-1 of the 2^b values x, b >= 6; scratch holds 2^STRIP values
+ * or is NULL. */
+static void WHT_NAME(execute)(double *x, int b, double *scratch)
+{
+    if (b <= BLOCK) {
+        WHT_NAME(block)(x, b);
+        return;
+    }
+    int lo = b < CHUNK ? b : CHUNK;
+    size_t n = (size_t)1 << b;
+    for (size_t i = 0; i < n; i += (size_t)1 << lo)
+        WHT_NAME(chunk)(x + i, lo);
+    for (; lo < b; lo += MAX_ROWS)
+        WHT_NAME(columns)(x, b, lo, b - lo < MAX_ROWS ? b - lo : MAX_ROWS, scratch);
 }
