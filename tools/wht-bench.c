@@ -2,7 +2,7 @@
  * close to this machine's memory bandwidth does it run?
  *
  *   wht-bench [--b 10,12,14,16,17,18,20,22,24] [--reps 5] [--dist-b 22] [--stream-b 22,24]
- *             [--fftw measure|estimate|patient]
+ *             [--fftw measure|estimate|patient] [--kernels spex,textbook,fftw]
  *
  * Three measurements, each printed as one JSON line on stdout (rank 0):
  *   (a) "wht-local": spex_wht_execute against a plain radix-2 loop and
@@ -54,6 +54,7 @@ typedef struct {
     int nsb;
     unsigned fftw_flags;
     const char *fftw_name;
+    int kernels[3]; /* which of spex, textbook, fftw to time */
 } options;
 
 static void print_usage(FILE *out)
@@ -61,13 +62,14 @@ static void print_usage(FILE *out)
     fprintf(out,
             "usage: wht-bench [--b 10,12,14,16,17,18,20,22,24] [--reps 5] [--dist-b 22]\n"
             "                 [--stream-b 22,24]\n"
-            "                 [--fftw measure|estimate|patient]\n"
+            "                 [--fftw measure|estimate|patient] [--kernels spex,textbook,fftw]\n"
             "Times the Walsh-Hadamard transform; prints one JSON line per measurement.\n"
             "  --b LIST      sizes 2^b of the local comparison spex / textbook / FFTW (1..28)\n"
             "  --reps R      timed repetitions, medians and minima reported (default 5)\n"
             "  --dist-b B    size 2^B of the distributed transform (default 22; 0: skip)\n"
             "  --stream-b L  STREAM on arrays of 2^B doubles, B in L (default 22,24)\n"
             "  --fftw FLAG   FFTW planner flag (default measure)\n"
+            "  --kernels L   the kernels to time (default all three; all are checked)\n"
             "Run with 1 rank for the local kernels and STREAM; with 2^r ranks only the\n"
             "distributed transform is measured:\n"
             "  mpirun -np 1 wht-bench && mpirun -np 2 wht-bench\n");
@@ -99,6 +101,28 @@ static int parse_list(const char *s, int lo, int hi, int *v, int *count)
     return *count > 0 ? 0 : -1;
 }
 
+/* A comma-separated list of kernel names: use[k] = 1 for each. */
+static int parse_kernels(const char *s, int use[3])
+{
+    static const char *const names[3] = {"spex", "textbook", "fftw"};
+    char buf[64];
+    if (strlen(s) >= sizeof buf)
+        return -1;
+    strcpy(buf, s);
+    use[0] = use[1] = use[2] = 0;
+    int count = 0;
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        int k = 0;
+        while (k < 3 && strcmp(tok, names[k]) != 0)
+            k++;
+        if (k == 3)
+            return -1;
+        use[k] = 1;
+        count++;
+    }
+    return count > 0 ? 0 : -1;
+}
+
 static int parse_options(int argc, char **argv, options *o)
 {
     static const int default_bs[] = {10, 12, 14, 16, 17, 18, 20, 22, 24};
@@ -111,6 +135,7 @@ static int parse_options(int argc, char **argv, options *o)
     o->nsb = 2;
     o->fftw_flags = FFTW_MEASURE;
     o->fftw_name = "measure";
+    o->kernels[0] = o->kernels[1] = o->kernels[2] = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
@@ -126,6 +151,8 @@ static int parse_options(int argc, char **argv, options *o)
             bad = parse_int(v, 0, 30, &o->dist_b);
         else if (strcmp(a, "--stream-b") == 0)
             bad = parse_list(v, 10, 28, o->stream_bs, &o->nsb);
+        else if (strcmp(a, "--kernels") == 0)
+            bad = parse_kernels(v, o->kernels);
         else if (strcmp(a, "--fftw") == 0) {
             o->fftw_name = v;
             if (strcmp(v, "measure") == 0)
@@ -305,18 +332,22 @@ static void bench_local(const options *o, int b, const stream_result *sr)
     static double sec[K_COUNT][MAX_REPS];
     for (int r = 0; r < o->reps; r++)
         for (int k = 0; k < K_COUNT; k++)
-            sec[k][r] = time_kernel(k, k == K_FFTW ? f : x, b, inner, p);
+            if (o->kernels[k])
+                sec[k][r] = time_kernel(k, k == K_FFTW ? f : x, b, inner, p);
     fftw_destroy_plan(p);
 
     double bytes = 2.0 * 8.0 * (double)n * min_passes(b);
-    double spex_med = median(sec[K_SPEX], o->reps);
+    double spex_med = o->kernels[K_SPEX] ? median(sec[K_SPEX], o->reps) : 0;
     for (int k = 0; k < K_COUNT; k++) {
+        if (!o->kernels[k])
+            continue;
         double med = median(sec[k], o->reps), mn = minimum(sec[k], o->reps);
         printf("{\"bench\": \"wht-local\", \"kernel\": \"%s\", \"b\": %d, \"reps\": %d, "
                "\"inner\": %d, \"median_seconds\": %.6g, \"min_seconds\": %.6g, "
-               "\"ns_per_point\": %.4g, \"vs_spex\": %.3f",
-               kernel_names[k], b, o->reps, inner, med, mn,
-               med * 1e9 / (double)n, med / spex_med);
+               "\"ns_per_point\": %.4g",
+               kernel_names[k], b, o->reps, inner, med, mn, med * 1e9 / (double)n);
+        if (spex_med > 0)
+            printf(", \"vs_spex\": %.3f", med / spex_med);
         if (k == K_FFTW)
             printf(", \"fftw_flags\": \"%s\", \"plan_seconds\": %.6g, "
                    "\"bitwise_equal_spex\": %s, \"max_rel_diff_spex\": %.3g",
