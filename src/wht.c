@@ -263,25 +263,33 @@ int spex_wht_execute_dist(double *x, int b, MPI_Comm comm)
     spex_wht_execute(x, lb);
     if (r == 0)
         return 0;
-    double *y = malloc(n * sizeof *y);
-    if (y == NULL)
+    /* The partner's values come in pieces of up to 2^17 (1 MiB), each
+     * combined while it is still in cache; the receive buffer is one piece. */
+    const size_t chunk = (size_t)1 << 17;
+    size_t m = n < chunk ? n : chunk;
+    double *y = malloc(m * sizeof *y);
+    /* Agreed, so that no rank waits forever for a partner that gave up. */
+    int ok = y != NULL;
+    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, comm);
+    if (!ok) {
+        free(y);
         return -1;
+    }
     /* Level lb + e pairs rank q with q ^ 2^e; the lower rank of the pair
      * holds the butterfly's first operand. */
-    const size_t chunk = (size_t)1 << 26;
     for (int e = 0; e < r; e++) {
-        int partner = rank ^ (1 << e);
-        for (size_t off = 0; off < n; off += chunk) {
-            int cnt = (int)(n - off < chunk ? n - off : chunk);
-            MPI_Sendrecv(x + off, cnt, MPI_DOUBLE, partner, e, y + off, cnt, MPI_DOUBLE, partner, e,
+        int partner = rank ^ (1 << e), upper = (rank >> e) & 1;
+        for (size_t off = 0; off < n; off += m) {
+            double *xs = x + off;
+            MPI_Sendrecv(xs, (int)m, MPI_DOUBLE, partner, e, y, (int)m, MPI_DOUBLE, partner, e,
                          comm, MPI_STATUS_IGNORE);
+            if (upper)
+                for (size_t i = 0; i < m; i++)
+                    xs[i] = y[i] - xs[i];
+            else
+                for (size_t i = 0; i < m; i++)
+                    xs[i] = xs[i] + y[i];
         }
-        if ((rank >> e) & 1)
-            for (size_t i = 0; i < n; i++)
-                x[i] = y[i] - x[i];
-        else
-            for (size_t i = 0; i < n; i++)
-                x[i] = x[i] + y[i];
     }
     free(y);
     return 0;
