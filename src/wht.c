@@ -263,9 +263,11 @@ int spex_wht_execute_dist(double *x, int b, MPI_Comm comm)
     spex_wht_execute(x, lb);
     if (r == 0)
         return 0;
-    /* The partner's values come in pieces of up to 2^17 (1 MiB), each
-     * combined while it is still in cache; the receive buffer is one piece. */
-    const size_t chunk = (size_t)1 << 17;
+    /* The partner's values come in pieces of up to 2^26 (an int count),
+     * each combined when it has arrived.  (Pieces of 2^17 or 2^19, combined
+     * in cache, need less scratch but were 1.5-2x slower with 2 ranks on a
+     * loaded machine: every piece waits for both ranks to be running.) */
+    const size_t chunk = (size_t)1 << 26;
     size_t m = n < chunk ? n : chunk;
     double *y = malloc(m * sizeof *y);
     /* Agreed, so that no rank waits forever for a partner that gave up. */

@@ -26,8 +26,9 @@ void spex_wht_brute(const double *x, double *y, int b);
  * spread over the ranks of comm in equal contiguous blocks: comm's size must
  * be a power of two 2^r <= 2^b; each rank holds 2^(b-r) consecutive values,
  * rank q the block starting at q 2^(b-r).  Gives the local kernel's result,
- * bit for bit.  Needs up to 1 MiB of scratch per rank; returns -1 on every
- * rank if one cannot have it, or if the sizes do not fit. */
+ * bit for bit.  Needs scratch of the local block's size (up to 512 MiB) per
+ * rank; returns -1 on every rank if one cannot have it, or if the sizes do
+ * not fit. */
 int spex_wht_execute_dist(double *x, int b, MPI_Comm comm);
 
 /* Collective on comm.  Transforms every signal this rank holds under
