@@ -1,10 +1,11 @@
 /* wht.h -- Walsh-Hadamard transforms of length 2^b.
  *
  * The kernel is unnormalized and in place: x <- H x with
- * H_{jl} = (-1)^(j.l).  Radix-2 butterflies, cache-blocked: all levels
- * that fit a block are done block by block, the rest in strided sweeps.
- * Levels are applied in ascending bit order, always, so that the
- * distributed transform reproduces the local one exactly.
+ * H_{jl} = (-1)^(j.l).  Radix-8 passes on SIMD vectors, blocked for each
+ * cache level, the top levels in column strips (src/wht.c).  Every element
+ * meets its butterflies in ascending level order, always, so the result is
+ * bit for bit the textbook radix-2 loop's and the distributed transform
+ * reproduces the local one exactly.
  */
 #ifndef SPEX_WHT_H
 #define SPEX_WHT_H
@@ -24,7 +25,10 @@ void spex_wht_brute(const double *x, double *y, int b);
 /* Collective on comm.  In-place unnormalized WHT of a length-2^b signal
  * spread over the ranks of comm in equal contiguous blocks: comm's size must
  * be a power of two 2^r <= 2^b; each rank holds 2^(b-r) consecutive values,
- * rank q the block starting at q 2^(b-r).  Gives the local kernel's result. */
+ * rank q the block starting at q 2^(b-r).  Gives the local kernel's result,
+ * bit for bit.  Needs scratch of the local block's size (up to 512 MiB) per
+ * rank; returns -1 on every rank if one cannot have it, or if the sizes do
+ * not fit. */
 int spex_wht_execute_dist(double *x, int b, MPI_Comm comm);
 
 /* Collective on comm.  Transforms every signal this rank holds under
