@@ -98,10 +98,13 @@ static int quad_load(quad_state *s, const char *path, int n, char *errbuf, size_
         int bit = 0;
         if (strcmp(key, "n") == 0) {
             int fn = 0;
-            if (sscanf(rest, "%d", &fn) != 1 || fn != n) {
-                snprintf(errbuf, errlen, "model=%s, line %d: the model has %s features, "
-                         "features.n = %d", path, lineno, fn > 0 ? "another number of" : "no",
-                         n);
+            if (sscanf(rest, "%d", &fn) != 1 || fn < 1) {
+                snprintf(errbuf, errlen, "model=%s, line %d: 'n' needs a positive number",
+                         path, lineno);
+                rc = SPEX_EINPUT;
+            } else if (fn != n) {
+                snprintf(errbuf, errlen, "model=%s, line %d: the model has %d features, "
+                         "features.n = %d", path, lineno, fn, n);
                 rc = SPEX_EUSAGE;
             }
             have |= 64;

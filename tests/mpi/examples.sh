@@ -117,6 +117,14 @@ else
     fail "plugin and exec differ"; cat bf.txt
 fi
 
+# the plugin's own errors: its message, spex's exit code
+PQ="run $IN/diabetes-plugin.ini --set oracle.plugin=$PLUGIN"
+expect_fail 2 2 "error: plugin '.*plugin-quadratic.so' \(quadratic\) failed to start on rank 0: model=nope.txt: cannot open: No such file" \
+    $PQ --set oracle.plugin_args=model=nope.txt -o result.h5
+expect_fail 2 1 "error: plugin .* failed to start on rank 0: model=.*quadratic.txt, line [0-9]+: the model has 10 features, features.n = 11$" \
+    $PQ --set oracle.plugin_args="model=$IN/diabetes/quadratic.txt" --set features.n=11 \
+    --set features.names= -o result.h5
+
 # ---- two-phase: plan, fill with XGBoost's Python package, decode -------------------------
 TP=$IN/diabetes-two-phase.ini
 if insrc plan inputs/diabetes-two-phase.ini -q -o "$TMP/plan.h5" &&
