@@ -6,11 +6,9 @@
  * each rank opens the file read-only for itself and keeps it open.  A
  * batch of design ids [first, first + count) is rows [first, first + count)
  * of /queries/values, read with one hyperslab; test ids SPEX_TEST_ID_BASE
- * + i are rows i of /test/values.  Each batch also compares the plan's
- * masks at its first and last row with the masks spex asks about: two rows
- * per batch cost little whatever n is, and a plan written for another
- * design (or by a spex that generates masks differently) differs in
- * practically every row.
+ * + i are rows i of /test/values.  The masks are not read again here:
+ * spex_plan_check compared every one of them with the study's (and with
+ * the plan's hashes) before the first batch.
  */
 #include <hdf5.h>
 #include <stdio.h>
@@ -29,10 +27,8 @@ static const char *const PART_NAME[2] = {"queries", "test"};
 typedef struct hdf5_state {
     char path[SPEX_PATH_MAX];
     hid_t fid;
-    hid_t masks[2], values[2];
+    hid_t values[2];
     uint64_t rows[2];
-    size_t nbytes;     /* bytes per packed mask */
-    uint8_t *got, *want; /* one packed mask each */
 } hdf5_state;
 
 static void hdf5_destroy(spex_oracle *o)
@@ -40,15 +36,11 @@ static void hdf5_destroy(spex_oracle *o)
     hdf5_state *s = o->state;
     if (s != NULL) {
         for (int i = 0; i < 2; i++) {
-            if (s->masks[i] >= 0)
-                H5Dclose(s->masks[i]);
             if (s->values[i] >= 0)
                 H5Dclose(s->values[i]);
         }
         if (s->fid >= 0)
             H5Fclose(s->fid);
-        free(s->got);
-        free(s->want);
         free(s);
     }
     free(o);
@@ -74,28 +66,12 @@ static herr_t read_rows(hid_t d, hid_t mtype, uint64_t row, size_t count, hsize_
     return rc;
 }
 
-/* Compares the plan's mask at `row` of part with the mask spex asks for. */
-static spex_status check_mask(spex_oracle *o, int part, uint64_t row, const uint64_t *mask,
-                              spex_error *err)
-{
-    hdf5_state *s = o->state;
-    if (read_rows(s->masks[part], H5T_NATIVE_UINT8, row, 1, s->nbytes, s->got) < 0)
-        return spex_error_set(err, SPEX_EIO, "%s: cannot read /%s/masks[%llu]", s->path,
-                              PART_NAME[part], (unsigned long long)row);
-    spex_mask_to_bytes(mask, o->n, s->want);
-    if (memcmp(s->got, s->want, s->nbytes) != 0)
-        return spex_error_set(err, SPEX_EINPUT,
-                              "%s: /%s/masks[%llu] is not the mask this study asks for: the "
-                              "plan was written for another study or by another spex version",
-                              s->path, PART_NAME[part], (unsigned long long)row);
-    return SPEX_OK;
-}
-
 static spex_status hdf5_eval(spex_oracle *o, size_t count, const uint64_t *masks,
                              uint64_t first_id, double *values, spex_error *err)
 {
     spex_status st = SPEX_OK;
     hdf5_state *s = o->state;
+    (void)masks; /* checked against the plan's rows by spex_plan_check */
     if (count == 0)
         return SPEX_OK;
     int part = first_id >= SPEX_TEST_ID_BASE ? PART_TEST : PART_QUERIES;
@@ -114,12 +90,7 @@ static spex_status hdf5_eval(spex_oracle *o, size_t count, const uint64_t *masks
         st = spex_error_set(err, SPEX_EIO, "%s: cannot read /%s/values[%llu..%llu]", s->path,
                             PART_NAME[part], (unsigned long long)row,
                             (unsigned long long)(row + count - 1));
-        goto out;
     }
-    SPEX_CHECK(check_mask(o, part, row, masks, err));
-    if (count > 1)
-        SPEX_CHECK(check_mask(o, part, row + count - 1, masks + (count - 1) * o->words, err));
-out:
     H5Eclear2(H5E_DEFAULT);
     H5Eset_auto2(H5E_DEFAULT, func, data);
     return st;
@@ -140,12 +111,10 @@ static spex_status hdf5_open(hdf5_state *s, spex_error *err)
         return spex_error_set(err, SPEX_EIO, "cannot open '%s'", s->path);
     for (int i = 0; i < 2; i++) {
         char name[64];
-        snprintf(name, sizeof name, "/%s/masks", PART_NAME[i]);
-        s->masks[i] = H5Dopen2(s->fid, name, H5P_DEFAULT);
         snprintf(name, sizeof name, "/%s/values", PART_NAME[i]);
         s->values[i] = H5Dopen2(s->fid, name, H5P_DEFAULT);
-        if (s->masks[i] < 0 || s->values[i] < 0)
-            return spex_error_set(err, SPEX_EIO, "%s: cannot open the datasets of /%s", s->path,
+        if (s->values[i] < 0)
+            return spex_error_set(err, SPEX_EIO, "%s: cannot open /%s/values", s->path,
                                   PART_NAME[i]);
     }
     return SPEX_OK;
@@ -183,14 +152,10 @@ spex_status spex_oracle_hdf5_create(MPI_Comm comm, const spex_config *cfg, spex_
     o->truth = NULL;
     s->fid = -1;
     for (int i = 0; i < 2; i++)
-        s->masks[i] = s->values[i] = -1;
+        s->values[i] = -1;
     snprintf(s->path, sizeof s->path, "%s", cfg->values);
     s->rows[PART_QUERIES] = plan.queries;
     s->rows[PART_TEST] = plan.test_masks;
-    s->nbytes = ((size_t)cfg->n + 7) / 8;
-    s->got = malloc(s->nbytes);
-    s->want = malloc(s->nbytes);
-    SPEX_ALLOC_CHECK(s->got && s->want ? s->got : NULL, err, "a plan mask");
     H5E_auto2_t func;
     void *data;
     H5Eget_auto2(H5E_DEFAULT, &func, &data);

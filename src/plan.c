@@ -11,12 +11,18 @@
  * query rows and generates them with spex_design_masks in batches of at
  * most PLAN_BATCH_BYTES, one collective write per batch (every rank joins
  * every round, with an empty selection when its block is done).  The values
- * are written as NaN: a value nobody filled in is then recognisable.
+ * are written as NaN: a value nobody filled in is then recognisable.  Each
+ * rank hashes the rows it writes (spex_plan_row_hash, XOR over rows); one
+ * reduction gives the attributes masks_hash and test_masks_hash.
  *
  * Checking reads serially (the default driver) on every rank: rank 0 reads
  * the attributes and datasets' shapes and compares the design with the
- * study's, then every rank scans its block of the values for a NaN or an
- * infinity, so the scan costs Q / size reads per rank.
+ * study's; then every rank reads its block of both mask datasets, hashes
+ * it and compares it row by row with the masks it generates for the same
+ * rows, and one reduction gives the hashes of the whole datasets and the
+ * first row that differs; then every rank scans its block of the values
+ * for a NaN or an infinity.  The check costs (Q + T) / size rows of masks
+ * and values per rank, read and generated once.
  */
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 /* getpid, gmtime_r */
@@ -46,10 +52,42 @@
 #define PLAN_BATCH_BYTES ((size_t)16 << 20)
 /* Values one rank reads per step while scanning for unfilled ones. */
 #define PLAN_SCAN_VALUES ((size_t)1 << 20)
+/* Bytes of packed masks one rank reads per step while checking them. */
+#define PLAN_SCAN_BYTES ((size_t)4 << 20)
 
 static const char MASK_LAYOUT[] =
     "feature i is bit i%8 of byte i/8; 1 = feature kept, 0 = masked; "
     "query q is design id q = ((c*(P+1)) + p)*2^b + l; test mask i is id 2^62 + i";
+
+static uint64_t mix64(uint64_t z)
+{
+    z ^= z >> 30;
+    z *= 0xbf58476d1ce4e5b9ULL;
+    z ^= z >> 27;
+    z *= 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+uint64_t spex_plan_row_hash(uint64_t row, const uint8_t *bytes, size_t nbytes)
+{
+    uint64_t h = mix64(row ^ 0x9e3779b97f4a7c15ULL);
+    for (size_t k = 0; k < nbytes; k += 8) {
+        uint64_t w = 0;
+        for (size_t j = 0; j < 8 && k + j < nbytes; j++)
+            w |= (uint64_t)bytes[k + j] << (8 * j);
+        h = mix64(h ^ w);
+    }
+    return h;
+}
+
+/* XOR of the row hashes of count packed rows from row `first`. */
+static uint64_t rows_hash(uint64_t first, size_t count, const uint8_t *bytes, size_t nbytes)
+{
+    uint64_t h = 0;
+    for (size_t i = 0; i < count; i++)
+        h ^= spex_plan_row_hash(first + i, bytes + i * nbytes, nbytes);
+    return h;
+}
 
 spex_status spex_plan_params_of(const spex_config *cfg, spex_plan_params *p, spex_error *err)
 {
@@ -163,13 +201,32 @@ static void design_ids(const spex_design *d, uint64_t id, size_t count, uint64_t
     }
 }
 
+/* Local.  Packed masks of rows [a, a + cnt) of one part of a plan (d !=
+ * NULL: the design's queries; d == NULL: the test masks of seed) into
+ * bytes, through masks (cnt * words words). */
+static void plan_rows(const spex_design *d, uint64_t seed, int n, uint64_t a, size_t cnt,
+                      uint64_t *masks, uint8_t *bytes)
+{
+    size_t words = spex_mask_words(n), nbytes = ((size_t)n + 7) / 8;
+    if (d != NULL) {
+        design_ids(d, a, cnt, masks);
+    } else {
+        for (size_t i = 0; i < cnt; i++)
+            spex_assess_mask(seed, n, a + i, masks + i * words);
+    }
+    for (size_t i = 0; i < cnt; i++)
+        spex_mask_to_bytes(masks + i * words, n, bytes + i * nbytes);
+}
+
 /* Collective on w->comm.  Writes this rank's block of one mask/value pair of
  * datasets (rows: d != NULL, the design's queries; d == NULL, the test
- * masks of seed) in rounds of at most `rows` rows.  Every rank takes the
- * same number of rounds and the ranks agree on errors before each. */
+ * masks of seed) in rounds of at most `rows` rows, and XORs the hashes of
+ * the rows it wrote into *hash.  Every rank takes the same number of
+ * rounds and the ranks agree on errors before each. */
 static void plan_write_rows(spex_h5w *w, const spex_design *d, uint64_t seed, int n,
                             uint64_t total, hid_t dmask, hid_t dval, const char *what,
-                            size_t rows, spex_progress *prog, double *done, double scale)
+                            size_t rows, spex_progress *prog, double *done, double scale,
+                            uint64_t *hash)
 {
     size_t lo, hi, words = spex_mask_words(n), nbytes = ((size_t)n + 7) / 8;
     spex_partition((size_t)total, w->rank, w->size, &lo, &hi);
@@ -193,14 +250,8 @@ static void plan_write_rows(spex_h5w *w, const spex_design *d, uint64_t seed, in
         size_t cnt = a < hi ? (hi - a < rows ? hi - a : rows) : 0;
         if (a > hi)
             a = hi;
-        if (d != NULL) {
-            design_ids(d, a, cnt, masks);
-        } else {
-            for (size_t i = 0; i < cnt; i++)
-                spex_assess_mask(seed, n, a + i, masks + i * words);
-        }
-        for (size_t i = 0; i < cnt; i++)
-            spex_mask_to_bytes(masks + i * words, n, bytes + i * nbytes);
+        plan_rows(d, seed, n, a, cnt, masks, bytes);
+        *hash ^= rows_hash(a, cnt, bytes, nbytes);
         spex_h5w_rows(w, dmask, mname, H5T_NATIVE_UINT8, nbytes, a, a + cnt, bytes);
         spex_h5w_rows(w, dval, vname, H5T_NATIVE_DOUBLE, 0, a, a + cnt, nan);
         *done += (double)cnt;
@@ -277,10 +328,17 @@ spex_status spex_plan_write(MPI_Comm comm, const spex_config *cfg, const char *p
     spex_partition((size_t)p.test_masks, w.rank, w.size, &tlo, &thi);
     double mine = (double)(hi - lo) + (double)(thi - tlo), done = 0;
     double scale = mine > 0 ? total / mine : 0; /* rank 0 speaks for the job */
+    uint64_t hash[2] = {0, 0};
     plan_write_rows(&w, d, 0, p.n, p.queries, l.q_masks, l.q_values, "queries", rows, &prog,
-                    &done, scale);
+                    &done, scale, &hash[0]);
     plan_write_rows(&w, NULL, (uint64_t)p.seed, p.n, p.test_masks, l.t_masks, l.t_values,
-                    "test", rows, &prog, &done, scale);
+                    "test", rows, &prog, &done, scale, &hash[1]);
+    /* The blocks' hashes combine in any order: the same on any rank count. */
+    MPI_Allreduce(MPI_IN_PLACE, hash, 2, MPI_UINT64_T, MPI_BXOR, comm);
+    if (spex_error_agree(comm, err) == SPEX_OK) {
+        spex_h5w_attr_u64(&w, w.fid, NULL, "masks_hash", hash[0]);
+        spex_h5w_attr_u64(&w, w.fid, NULL, "test_masks_hash", hash[1]);
+    }
 
 out:
     plan_layout_close(&l);
@@ -385,6 +443,10 @@ static spex_status pr_check_file(spex_h5r *rd, hid_t fid, const spex_config *cfg
                                  &got->queries));
     SPEX_CHECK(spex_h5r_attr_num(rd, fid, NULL, "test_masks", H5T_INTEGER, H5T_NATIVE_UINT64,
                                  &got->test_masks));
+    SPEX_CHECK(spex_h5r_attr_num(rd, fid, NULL, "masks_hash", H5T_INTEGER, H5T_NATIVE_UINT64,
+                                 &got->masks_hash));
+    SPEX_CHECK(spex_h5r_attr_num(rd, fid, NULL, "test_masks_hash", H5T_INTEGER,
+                                 H5T_NATIVE_UINT64, &got->test_hash));
     got->delays = strcmp(delays, "identity") == 0 ? SPEX_DELAYS_IDENTITY : SPEX_DELAYS_BCH;
 
     /* The parameters the design is made of, each named by its study key. */
@@ -489,6 +551,122 @@ out:
     return st;
 }
 
+/* What one rank found in its block of a mask dataset. */
+typedef struct mask_scan {
+    uint64_t file_hash;  /* XOR of the row hashes of the plan's rows */
+    uint64_t first_diff; /* lowest row that is not the study's mask; UINT64_MAX: none */
+} mask_scan;
+
+/* Local.  Reads this rank's block of the `total` rows of /<what>/masks in
+ * steps, hashes them and compares each row with the study's mask (d !=
+ * NULL: the design's queries; NULL: the test masks of seed). */
+static spex_status pr_scan_masks(spex_h5r *rd, hid_t fid, const spex_design *d, uint64_t seed,
+                                 int n, const char *what, uint64_t total, int rank, int size,
+                                 mask_scan *scan)
+{
+    spex_status st = SPEX_OK;
+    size_t lo, hi, nbytes = ((size_t)n + 7) / 8, words = spex_mask_words(n);
+    char name[64];
+    hid_t ds = -1, fspace = -1, mspace = -1;
+    uint64_t *masks = NULL;
+    uint8_t *got = NULL, *want = NULL;
+    scan->file_hash = 0;
+    scan->first_diff = UINT64_MAX;
+    spex_partition((size_t)total, rank, size, &lo, &hi);
+    if (hi == lo)
+        return SPEX_OK;
+    size_t step = PLAN_SCAN_BYTES / (nbytes ? nbytes : 1);
+    step = step < 1 ? 1 : step > hi - lo ? hi - lo : step;
+    masks = malloc(step * words * sizeof *masks);
+    got = malloc(step * nbytes);
+    want = malloc(step * nbytes);
+    SPEX_ALLOC_CHECK(masks && got && want ? masks : NULL, rd->err, "a block of plan masks");
+    snprintf(name, sizeof name, "/%s/masks", what);
+    ds = H5Dopen2(fid, name, H5P_DEFAULT);
+    fspace = ds >= 0 ? H5Dget_space(ds) : -1;
+    if (fspace < 0) {
+        st = spex_h5r_corrupt(rd, "cannot open dataset %s", name);
+        goto out;
+    }
+    for (size_t a = lo; a < hi; a += step) {
+        hsize_t start[2] = {a, 0}, count[2] = {hi - a < step ? hi - a : step, nbytes};
+        mspace = H5Screate_simple(2, count, NULL);
+        if (mspace < 0 ||
+            H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+            H5Dread(ds, H5T_NATIVE_UINT8, mspace, fspace, H5P_DEFAULT, got) < 0) {
+            spex_h5_detail detail;
+            st = spex_h5r_corrupt(rd, "cannot read %s[%zu..%llu]: truncated or damaged? (%s)",
+                                  name, a, (unsigned long long)(a + count[0] - 1),
+                                  spex_h5_detail_get(&detail));
+            goto out;
+        }
+        H5Sclose(mspace);
+        mspace = -1;
+        size_t cnt = (size_t)count[0];
+        plan_rows(d, seed, n, a, cnt, masks, want);
+        scan->file_hash ^= rows_hash(a, cnt, got, nbytes);
+        for (size_t i = 0; i < cnt && scan->first_diff == UINT64_MAX; i++)
+            if (memcmp(got + i * nbytes, want + i * nbytes, nbytes) != 0)
+                scan->first_diff = a + i;
+    }
+out:
+    spex_h5_close_id(&mspace);
+    spex_h5_close_id(&fspace);
+    spex_h5_close_id(&ds);
+    free(masks);
+    free(got);
+    free(want);
+    return st;
+}
+
+/* Local, the same verdict on every rank (from reduced numbers).  The
+ * masks of one part against the study's and the plan's hash attribute. */
+static spex_status pr_masks_verdict(spex_h5r *rd, const char *what, const char *attr,
+                                    uint64_t stored, const mask_scan *scan)
+{
+    if (scan->first_diff != UINT64_MAX)
+        return spex_h5r_corrupt(
+            rd, "/%s/masks[%llu] is not the mask this study asks for: %s", what,
+            (unsigned long long)scan->first_diff,
+            scan->file_hash != stored
+                ? "the masks were changed after spex plan wrote them (they no longer match "
+                  "the plan's hash)"
+                : "the plan was written for another study or by another spex version");
+    if (scan->file_hash != stored)
+        return spex_h5r_corrupt(rd,
+                                "attribute %s = 0x%016llx does not match /%s/masks (0x%016llx): "
+                                "the plan was changed after spex plan wrote it",
+                                attr, (unsigned long long)stored, what,
+                                (unsigned long long)scan->file_hash);
+    return SPEX_OK;
+}
+
+/* Collective on comm.  Every mask of the plan (both parts, all rows)
+ * against the study's: each rank its block, then one reduction. */
+static spex_status pr_check_masks(MPI_Comm comm, spex_h5r *rd, hid_t fid,
+                                  const spex_plan_params *plan, int rank, int size)
+{
+    spex_design *d = NULL;
+    mask_scan q = {0, UINT64_MAX}, t = {0, UINT64_MAX};
+    if (spex_design_create(plan->n, plan->b, plan->groups, plan->max_order, plan->delays,
+                           (uint64_t)plan->seed, &d, rd->err) == SPEX_OK &&
+        pr_scan_masks(rd, fid, d, 0, plan->n, "queries", plan->queries, rank, size, &q) ==
+            SPEX_OK)
+        pr_scan_masks(rd, fid, NULL, (uint64_t)plan->seed, plan->n, "test", plan->test_masks,
+                      rank, size, &t);
+    spex_design_destroy(d);
+    if (spex_error_agree(comm, rd->err) != SPEX_OK)
+        return rd->err->code;
+    uint64_t hash[2] = {q.file_hash, t.file_hash}, first[2] = {q.first_diff, t.first_diff};
+    MPI_Allreduce(MPI_IN_PLACE, hash, 2, MPI_UINT64_T, MPI_BXOR, comm);
+    MPI_Allreduce(MPI_IN_PLACE, first, 2, MPI_UINT64_T, MPI_MIN, comm);
+    q = (mask_scan){hash[0], first[0]};
+    t = (mask_scan){hash[1], first[1]};
+    if (pr_masks_verdict(rd, "queries", "masks_hash", plan->masks_hash, &q) == SPEX_OK)
+        pr_masks_verdict(rd, "test", "test_masks_hash", plan->test_hash, &t);
+    return rd->err->code;
+}
+
 spex_status spex_plan_check(MPI_Comm comm, const spex_config *cfg, const char *path,
                             spex_plan_params *plan, spex_error *err)
 {
@@ -511,11 +689,16 @@ spex_status spex_plan_check(MPI_Comm comm, const spex_config *cfg, const char *p
         goto out;
     MPI_Bcast(plan, (int)sizeof *plan, MPI_BYTE, 0, comm);
 
-    /* Every rank its block: the queries first, so that an unfilled query
-     * is reported before an unfilled test mask, and the lowest index wins
-     * (blocks are in rank order and the agreed error is the lowest rank's). */
-    if (spex_h5r_open(&rd, SPEX_EINPUT, &fid) == SPEX_OK)
-        pr_scan_values(&rd, fid, "/queries/values", plan->queries, rank, size);
+    /* Every rank its block: the masks first (is this the study's plan?),
+     * then the values, the queries before the test masks, so that an
+     * unfilled query is reported before an unfilled test mask, and the
+     * lowest index wins (blocks are in rank order and the agreed error is
+     * the lowest rank's). */
+    spex_h5r_open(&rd, SPEX_EINPUT, &fid);
+    if (spex_error_agree(comm, err) != SPEX_OK ||
+        pr_check_masks(comm, &rd, fid, plan, rank, size) != SPEX_OK)
+        goto out;
+    pr_scan_values(&rd, fid, "/queries/values", plan->queries, rank, size);
     if (spex_error_agree(comm, err) == SPEX_OK && fid >= 0)
         pr_scan_values(&rd, fid, "/test/values", want.test_masks, rank, size);
     spex_error_agree(comm, err);

@@ -446,15 +446,42 @@ static spex_plan_params plan_params;
 static double *plan_qmasks, *plan_tmasks; /* bytes as doubles, for put() */
 static size_t plan_nbytes;
 
+/* An exact uint64 attribute (put() goes through a double). */
+static void put_u64(hid_t fid, const char *name, uint64_t v)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(fid, name, H5T_STD_U64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (a >= 0) {
+        H5Awrite(a, H5T_NATIVE_UINT64, &v);
+        H5Aclose(a);
+    }
+    H5Sclose(space);
+}
+
+/* The plan's masks_hash of rows rows of plan_nbytes bytes (as doubles). */
+static uint64_t plan_hash(const double *rows, uint64_t nrows)
+{
+    uint8_t bytes[(N_FEAT + 7) / 8];
+    uint64_t h = 0;
+    for (uint64_t r = 0; r < nrows; r++) {
+        for (size_t j = 0; j < plan_nbytes; j++)
+            bytes[j] = (uint8_t)rows[r * plan_nbytes + j];
+        h ^= spex_plan_row_hash(r, bytes, plan_nbytes);
+    }
+    return h;
+}
+
 static void write_plan(hid_t fid, fz *f)
 {
     const spex_plan_params *p = &plan_params;
     static const char *const S_LAYOUT[] = {"feature i is bit i%8 of byte i/8"};
     static const char *const S_STUDY_NAME[] = {"fuzz"};
     put(fid, "format", 1, o_str(S_PLAN), f);
-    put(fid, "format_version", 1, o_int(H5T_STD_I32LE, 1), f);
+    put(fid, "format_version", 1, o_int(H5T_STD_I32LE, SPEX_PLAN_FORMAT_VERSION), f);
     put(fid, "spex_version", 1, o_str(S_VERSION), f);
     put(fid, "study", 1, o_str(S_STUDY_NAME), f);
+    put_u64(fid, "masks_hash", plan_hash(plan_qmasks, p->queries));
+    put_u64(fid, "test_masks_hash", plan_hash(plan_tmasks, p->test_masks));
     put(fid, "created", 1, o_str(S_CREATED), f);
     put(fid, "method", 1, o_str(S_SPEX), f);
     put(fid, "n_features", 1, o_int(H5T_STD_I32LE, p->n), f);

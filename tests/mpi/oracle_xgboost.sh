@@ -2,7 +2,7 @@
 # oracle_xgboost.sh -- the XGBoost oracles against brute force.
 #
 # Models and data come from tools/make-xgb-example.py (and a few more made
-# here).  For each case spex runs on a small n; bf.py recomputes the value
+# here).  For each case spex runs on a small n; tests/bruteforce.py recomputes the value
 # function on all 2^n masks with xgboost-python (its own predictions on the
 # masked rows, its own training, its own predictions with trees removed),
 # takes the Walsh-Hadamard transform and compares every coefficient with
@@ -37,148 +37,8 @@ dart = dict(p, objective="binary:logistic", booster="dart", rate_drop=0.3)
 xgb.train(dart, dm, 8).save_model("model-dart.json")
 PYEOF
 
-cat > bf.py <<'PYEOF'
-"""bf.py RESULT key=value ... -- brute-force check of an xgboost oracle:
-its value on all 2^n masks computed here with xgboost-python, the
-Walsh-Hadamard transform of those values, and every coefficient compared
-with RESULT's /fourier.  Keys: n (features.n), kind, and the [oracle] keys
-of the study (model, data, label, instance, ...)."""
-import json, sys
-import h5py, numpy as np, xgboost as xgb
 
-res = sys.argv[1]
-o = dict(a.split("=", 1) for a in sys.argv[2:])
-kind = o["kind"]
-label, metric, cls = o.get("label", ""), o.get("metric", "prediction"), int(o.get("class", 0))
-values = o.get("output", "margin") == "probability" or metric == "logloss"
-ptype = "value" if values else "margin"
-
-def table(path):
-    if open(path, "rb").read(8) == b"\x89HDF\r\n\x1a\n":
-        with h5py.File(path, "r") as f:
-            X = f[o.get("dataset", "X")][...].astype(np.float64)
-            return X, (f[label][...] if label else None)
-    header = [h.strip() for h in open(path).readline().split(",")]
-    d = np.genfromtxt(path, delimiter=",", skip_header=1, dtype=np.float64, ndmin=2)
-    if not label:
-        return d, None
-    j = header.index(label)
-    return np.delete(d, j, axis=1), d[:, j]
-
-def value(pred, y):
-    if metric == "prediction":
-        return pred[:, cls]
-    if metric == "squared_error":
-        return (y - pred[:, cls]) ** 2
-    p = np.clip(pred, 1e-15, 1 - 1e-15)
-    if pred.shape[1] == 1:
-        return -(y * np.log(p[:, 0]) + (1 - y) * np.log(1 - p[:, 0]))
-    return -np.log(p[np.arange(len(y)), y.astype(int)])
-
-def predict(bst, rows):
-    p = bst.inplace_predict(rows.astype(np.float32), predict_type=ptype, strict_shape=True)
-    return np.asarray(p, dtype=np.float64).reshape(len(rows), -1)
-
-with h5py.File(res, "r") as f:
-    got = {tuple(int(x) for x in row[:k]): c for k, row, c in
-           zip(f["fourier/order"][...], f["fourier/features"][...], f["fourier/coef"][...])}
-n = int(o["n"])
-M = ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1).astype(bool)
-if kind == "xgboost":
-    bst = xgb.Booster(model_file=o["model"])
-    X, y = table(o["data"])
-    i = int(o.get("instance", 0))
-    K = int(o.get("background", 0)) or len(X)
-    b = o.get("baseline", "mean")
-    B = (X[:K] if b == "interventional" else
-         np.nanmean(X[:K], axis=0)[None, :] if b == "mean" else X[int(b)][None, :])
-    rows = np.where(M[:, None, :], X[i][None, None, :], B[None, :, :]).reshape(-1, n)
-    yy = np.full(len(rows), y[i] if y is not None else 0.0)
-    f = value(predict(bst, rows), yy).reshape(2 ** n, len(B)).mean(axis=1)
-elif kind == "xgboost-train":
-    X, y = table(o["data"])
-    T, ty = table(o["test"])
-    t = T[int(o.get("instance", 0))][None, :]
-    ty = np.array([ty[int(o.get("instance", 0))]])
-    params = {"objective": o.get("train_objective", "reg:squarederror"),
-              "max_depth": int(o.get("train_depth", 3)), "eta": float(o.get("train_eta", 0.3)),
-              "seed": int(o.get("seed", 1)), "nthread": 1, "verbosity": 0, "tree_method": "exact",
-              "num_feature": X.shape[1]}
-    f = np.empty(2 ** n)
-    for k in range(2 ** n):
-        keep = M[k]
-        if keep.any():
-            d = xgb.DMatrix(X[keep].astype(np.float32), label=y[keep], nthread=1)
-            bst = xgb.Booster(params, [d])
-            for r in range(int(o.get("train_rounds", 10))):
-                bst.update(d, r)
-        else:
-            bst = xgb.Booster(params, [xgb.DMatrix(t.astype(np.float32), label=ty)])
-        f[k] = value(predict(bst, t), ty)[0]
-elif kind == "xgboost-trees":
-    # XGBoost's own margin with only the trees of feature j (the others'
-    # leaves set to 0), minus its margin with no trees: feature j's part.
-    X, y = table(o["data"])
-    model = json.load(open(o["model"]))
-    gb = model["learner"]["gradient_booster"]["model"]
-    groups = max(1, int(model["learner"]["learner_model_param"]["num_class"]))
-    per_round = groups * int(gb["gbtree_model_param"]["num_parallel_tree"])
-    g = int(o.get("tree_group", 1))
-    saved = [list(t["split_conditions"]) for t in gb["trees"]]
-    def margin_with(j):
-        for k, t in enumerate(gb["trees"]):
-            keep = (k // per_round) // g == j
-            t["split_conditions"] = [v if keep or l != -1 else 0.0
-                                     for v, l in zip(saved[k], t["left_children"])]
-        bst = xgb.Booster()
-        bst.load_model(bytearray(json.dumps(model), "utf-8"))
-        p = bst.inplace_predict(X.astype(np.float32), predict_type="margin", strict_shape=True)
-        return np.asarray(p, dtype=np.float64).reshape(len(X), -1)
-    base = margin_with(-1)
-    part = [margin_with(j) - base for j in range(n)]
-    obj = model["learner"]["objective"]["name"]
-    f = np.empty(2 ** n)
-    for k in range(2 ** n):
-        m = base + sum(part[j] for j in range(n) if M[k, j])
-        if values:
-            if obj in ("binary:logistic", "reg:logistic"):
-                m = 1.0 / (1.0 + np.exp(-m))
-            elif obj == "multi:softprob":
-                m = np.exp(m - m.max(axis=1, keepdims=True))
-                m /= m.sum(axis=1, keepdims=True)
-            else:
-                sys.exit("bf.py: no transform for " + obj)
-        f[k] = value(m, y if y is not None else np.zeros(len(X))).mean()
-else:
-    sys.exit("unknown kind " + kind)
-
-F = f.copy()
-h = 1
-while h < len(F):
-    F = F.reshape(-1, 2, h)
-    F = np.stack([F[:, 0] + F[:, 1], F[:, 0] - F[:, 1]], axis=1).reshape(-1)
-    h *= 2
-F /= 2 ** n
-scale = max(1.0, np.abs(F).max())
-floor = float(o.get("floor", 1e-6)) * scale
-atol = float(o.get("atol", 1e-5)) * scale
-truth = {tuple(np.nonzero((k >> np.arange(n)) & 1)[0].tolist()): F[k]
-         for k in range(2 ** n) if abs(F[k]) > floor}
-missing = [k for k in truth if k not in got]
-extra = [k for k in got if k not in truth and abs(got[k]) > floor]
-err = max(abs(got.get(k, 0.0) - truth.get(k, 0.0)) for k in set(truth) | set(got))
-print("%d true terms (order <= %d), %d found; %d missing, %d extra; max |error| %.2e" %
-      (len(truth), max(map(len, truth)), len(got), len(missing), len(extra), err))
-ok = not missing and not extra and err <= atol
-if not ok:
-    for k in sorted(missing, key=lambda k: -abs(truth[k]))[:5]:
-        print("  missing", k, truth[k])
-    for k in extra[:5]:
-        print("  extra", k, got[k])
-sys.exit(0 if ok else 1)
-PYEOF
-
-# xcase LABEL K "KEYS" "METHOD": spex on K ranks, then bf.py.  KEYS are
+# xcase LABEL K "KEYS" "METHOD": spex on K ranks, then tests/bruteforce.py.  KEYS are
 # n=..., kind=... and [oracle] keys (key=value, no blanks), given to both;
 # METHOD are [method] keys for spex.
 xcase() {
@@ -196,7 +56,7 @@ xcase() {
         fail "$label: spex exited $?"; sed 's/^/  | /' out.txt | tail -20; return 1
     fi
     # shellcheck disable=SC2086 # keys are words without blanks
-    if $PY bf.py r.h5 $keys >bf.txt 2>&1; then
+    if $PY "$srcdir/tests/bruteforce.py" r.h5 $keys >bf.txt 2>&1; then
         pass "$label: $(tail -1 bf.txt)"
     else
         fail "$label"; sed 's/^/  | /' bf.txt | tail -20; return 1

@@ -30,7 +30,7 @@ $PY - <<'PYEOF' && pass "plan layout: attributes, shapes, all values NaN, test m
 import h5py, numpy as np
 f = h5py.File("plan2.h5", "r")
 a = f.attrs
-assert a["format"] == b"spex-plan" and a["format_version"] == 1, dict(a)
+assert a["format"] == b"spex-plan" and a["format_version"] == 2, dict(a)
 assert a["n_features"] == 1500 and a["b"] == 7 and a["groups"] == 3 and a["max_order"] == 3
 assert a["delays"] == b"bch" and a["seed"] == 5 and a["test_masks"] == 300
 q = int(a["queries"])
@@ -48,6 +48,47 @@ assert abs(bits.mean() - 0.5) < 0.01, bits.mean()
 assert b"[method]" in f["study/config"][()]
 PYEOF
     fail "plan layout"
+
+# The mask hashes, recomputed here from the formula of doc/two-phase.md.
+cat > planhash.py <<'PYEOF'
+"""planhash.py PLAN [PART] -- the hash of doc/two-phase.md of /PART/masks
+(queries, test; both when omitted), printed as 0x%016x."""
+import sys
+import h5py
+import numpy as np
+
+M64 = (1 << 64) - 1
+
+def mix(z):
+    z ^= z >> 30
+    z = (z * 0xBF58476D1CE4E5B9) & M64
+    z ^= z >> 27
+    z = (z * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+def masks_hash(masks):
+    pad = (-masks.shape[1]) % 8
+    words = np.pad(masks, ((0, 0), (0, pad))).view("<u8")
+    total = 0
+    for row, ws in enumerate(words):
+        h = mix(row ^ 0x9E3779B97F4A7C15)
+        for w in ws.tolist():
+            h = mix(h ^ w)
+        total ^= h
+    return total
+
+with h5py.File(sys.argv[1], "r") as f:
+    parts = sys.argv[2:] or ["queries", "test"]
+    print(" ".join("0x%016x" % masks_hash(f[p + "/masks"][...]) for p in parts))
+PYEOF
+hashes() { $PY -c "import h5py, sys; a = h5py.File(sys.argv[1], 'r').attrs
+print('0x%016x 0x%016x' % (a['masks_hash'], a['test_masks_hash']))" "$1"; }
+h1=$(hashes plan1.h5) h2=$(hashes plan2.h5) hp=$($PY planhash.py plan2.h5)
+if [ "$h1" = "$h2" ] && [ "$h2" = "$hp" ]; then
+    pass "masks_hash, test_masks_hash: the same on 1 and 2 ranks and as recomputed ($h1)"
+else
+    fail "mask hashes: np=1 '$h1', np=2 '$h2', recomputed '$hp'"
+fi
 
 # ---- decode == run, across rank counts ----------------------------------------
 cp plan2.h5 filled2.h5 && $FILL filled2.h5 --spectrum spec.txt &&
@@ -137,10 +178,31 @@ expect_fail $k 2 "error: filled1.h5: planned for method.delays = bch, this study
     decode $STUDY --set method.delays=identity --values filled1.h5 -o result.h5
 expect_fail $k 2 "error: filled1.h5: has 300 test masks, this study asks for output.test_masks = 500" \
     decode $STUDY --set output.test_masks=500 --values filled1.h5 -o result.h5
-# same parameters, other masks: the per-batch mask check (row 128 starts signal 1)
+# same parameters, other masks (row 128 starts signal 1)
 edit masks.h5 "m = f['queries/masks']; m[128] = 255 - m[128]"
 expect_fail $k 2 "error: masks.h5: /queries/masks\[128\] is not the mask this study asks for" \
     decode $STUDY --values masks.h5 -o result.h5
+# one bit of one mask, anywhere: every mask is checked (and hashed), on 1
+# and 2 ranks (the row is in rank 1's block)
+R=$((Q - 5))
+edit onebit.h5 "m = f['queries/masks']; r = m[$R]; r[100] ^= 8; m[$R] = r"
+for k in 1 2; do
+    expect_fail $k 2 "error: onebit.h5: /queries/masks\[$R\] is not the mask this study asks for: the masks were changed after spex plan wrote them \(they no longer match the plan's hash\)$" \
+        decode $STUDY --values onebit.h5 -o result.h5
+done
+edit testbit.h5 "m = f['test/masks']; r = m[250]; r[0] ^= 1; m[250] = r"
+expect_fail 2 2 "error: testbit.h5: /test/masks\[250\] is not the mask this study asks for: the masks were changed" \
+    decode $STUDY --values testbit.h5 -o result.h5
+# a bit changed and the hash made to match: not the study's plan
+edit rehashed.h5 "m = f['queries/masks']; r = m[7]; r[3] ^= 64; m[7] = r"
+$PY -c "import h5py, sys; f = h5py.File('rehashed.h5', 'r+')
+f.attrs.modify('masks_hash', int(sys.argv[1], 16))" "$($PY planhash.py rehashed.h5 queries)"
+expect_fail 2 2 "error: rehashed.h5: /queries/masks\[7\] is not the mask this study asks for: the plan was written for another study or by another spex version$" \
+    decode $STUDY --values rehashed.h5 -o result.h5
+# the hash attribute changed, the masks intact
+edit badhash.h5 "f.attrs.modify('test_masks_hash', int(f.attrs['test_masks_hash']) ^ 1)"
+expect_fail 2 2 "error: badhash.h5: attribute test_masks_hash = 0x[0-9a-f]{16} does not match /test/masks \(0x[0-9a-f]{16}\): the plan was changed after spex plan wrote it$" \
+    decode $STUDY --values badhash.h5 -o result.h5
 
 expect_fail $k 2 "error: 'run1.h5' is not a spex plan file \(its format is 'spex-result'\)" \
     decode $STUDY --values run1.h5 -o result.h5
