@@ -1238,16 +1238,67 @@ typedef struct proxy_plan {
     int depth, order;     /* tree depth, largest order kept */
     int keep;             /* most non-constant terms kept */
     int threads;          /* XGBoost threads on rank 0 */
+    int node_ranks;       /* ranks on rank 0's node (their CPUs train) */
+    int widen;            /* rank 0: train on train_cpus instead of its own mask */
+    cpu_set_t train_cpus; /* rank 0: its CPUs and those of the ranks on its node */
 } proxy_plan;
 
-/* The CPUs this process may run on (its affinity mask), at least 1. */
-static int usable_cpus(void)
+/* A positive integer from the environment, or 0. */
+static int env_count(const char *name)
 {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return CPU_COUNT(&set);
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
-    return c > 0 ? (int)c : 1;
+    const char *v = getenv(name);
+    char *end;
+    if (v == NULL || *v == '\0')
+        return 0;
+    errno = 0;
+    long c = strtol(v, &end, 10);
+    return errno == 0 && *end == '\0' && c > 0 && c <= 1 << 20 ? (int)c : 0;
+}
+
+/* Collective.  Training threads (set on every rank; the CPUs on rank 0).
+ * method.threads > 0 is used as given.  Otherwise rank 0 trains on the
+ * CPUs of every rank on its node: they only wait while it trains, and
+ * mpirun binds each rank to its own core (Slurm gives each task its
+ * cpus-per-task), so rank 0's own mask alone would be one core.  The union
+ * of the node's affinity masks is counted, at most SLURM_CPUS_PER_TASK per
+ * node rank when Slurm says so. */
+static void plan_threads(MPI_Comm comm, const spex_config *cfg, proxy_plan *pl)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm node;
+    MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    int node_rank, node_size;
+    MPI_Comm_rank(node, &node_rank);
+    MPI_Comm_size(node, &node_size);
+    /* Rank 0 is rank 0 of its node (split keeps the order); only its node's
+     * reduction is used. */
+    cpu_set_t mine;
+    CPU_ZERO(&mine);
+    if (sched_getaffinity(0, sizeof mine, &mine) != 0)
+        CPU_ZERO(&mine);
+    CPU_ZERO(&pl->train_cpus);
+    MPI_Reduce(&mine, &pl->train_cpus, (int)sizeof mine, MPI_BYTE, MPI_BOR, 0, node);
+    MPI_Comm_free(&node);
+    if (rank == 0) {
+        pl->node_ranks = node_size;
+        int cpus = CPU_COUNT(&pl->train_cpus), own = CPU_COUNT(&mine);
+        if (cpus <= 0 || own <= 0) {
+            long c = sysconf(_SC_NPROCESSORS_ONLN);
+            cpus = c > 0 ? (int)c : 1;
+        } else {
+            pl->widen = cpus > own;
+        }
+        int per_task = env_count("SLURM_CPUS_PER_TASK");
+        if (per_task > 0 && cpus > per_task * node_size)
+            cpus = per_task * node_size;
+        pl->threads = cfg->threads > 0 ? cfg->threads : cpus;
+        if (cfg->threads > 0)
+            pl->widen = 0;
+    }
+    /* Rank 0 decides, everyone learns it. */
+    MPI_Bcast(&pl->threads, 1, MPI_INT, 0, comm);
+    MPI_Bcast(&pl->node_ranks, 1, MPI_INT, 0, comm);
 }
 
 /* Rows [lo, hi) of rank q: contiguous blocks of whole row chunks. */
@@ -1273,9 +1324,7 @@ static spex_status make_plan(MPI_Comm comm, const spex_config *cfg, proxy_plan *
     pl->order = cfg->max_order;
     pl->keep = cfg->keep_terms > 0 ? cfg->keep_terms
                                    : (int)(pl->m / 10 < AUTO_KEEP_MAX ? pl->m / 10 : AUTO_KEEP_MAX);
-    pl->threads = cfg->threads > 0 ? cfg->threads : usable_cpus();
-    /* Rank 0 decides (its own CPUs), everyone learns it. */
-    MPI_Bcast(&pl->threads, 1, MPI_INT, 0, comm);
+    plan_threads(comm, cfg, pl);
     sample_block(pl->m, rank, size, &pl->lo, &pl->hi);
     if (cfg->holdout > 0 && pl->h < SPEX_PROXY_MIN_ROWS)
         return spex_error_set(err, SPEX_EUSAGE,
@@ -1390,8 +1439,15 @@ static spex_status train_on_root(MPI_Comm comm, const spex_config *cfg, const pr
     if (rank == 0) {
         spex_proxy_params p = {pl->depth, cfg->trees, cfg->early_stopping, pl->threads,
                                cfg->retrain, cfg->learning_rate, (uint64_t)cfg->seed};
+        /* Train on the node's CPUs (threads inherit the mask), then give
+         * them back. */
+        cpu_set_t own;
+        int widened = pl->widen && sched_getaffinity(0, sizeof own, &own) == 0 &&
+                      sched_setaffinity(0, sizeof pl->train_cpus, &pl->train_cpus) == 0;
         st = spex_proxy_train(cfg->n, pl->m, pl->h, pl->words, all_masks, all_vals, &p, json, len,
                               fit, err);
+        if (widened)
+            sched_setaffinity(0, sizeof own, &own);
         if (st == SPEX_OK && *len >= (size_t)INT_MAX)
             st = spex_error_set(err, SPEX_EUSAGE, "the proxy model is over 2 GiB of JSON: lower "
                                 "method.trees");
@@ -1507,8 +1563,9 @@ spex_status spex_proxy_run(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     res->stage_seconds[SPEX_STAGE_TRANSFORM] = spex_now() - t0;
     spex_log_printf(log, 1,
                     "proxyspex: %d trees kept of %d rounds (held-out RMSE %.4g, R^2 %.4f), %d "
-                    "threads, %.2f s (boosting %.2f s, hold-out RMSE %.2f s)\n",
+                    "thread%s, %.2f s (boosting %.2f s, hold-out RMSE %.2f s)\n",
                     fit.trees, fit.rounds, fit.holdout_rmse, fit.holdout_r2, pl.threads,
+                    pl.threads == 1 ? "" : "s",
                     res->stage_seconds[SPEX_STAGE_TRANSFORM], fit.boost_seconds,
                     fit.holdout_seconds);
 
