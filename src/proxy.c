@@ -1495,6 +1495,95 @@ static spex_status copy_spectrum(const spex_spectrum *from, spex_spectrum *to, s
     return st;
 }
 
+/* Residual stage (method.stages >= 2): a new proxy trained on what the
+ * refit so far leaves of each sample, y - sum_k a_k chi_k(x).  Terms the
+ * first proxy missed stand out there: the refit has removed the terms it
+ * found, so their signal is measured against a much smaller residual
+ * variance.  Its largest terms join the support; all are refitted on y, and
+ * when more than pl->keep are then held, the largest pl->keep of the refit
+ * are kept and refitted again.  The residual of a sample is summed over the
+ * terms in their fixed order, so it is the same on any number of ranks. */
+static spex_status residual_stage(MPI_Comm comm, const spex_config *cfg, const proxy_plan *pl,
+                                  const uint64_t *masks, const double *vals, spex_result *res,
+                                  spex_proxy_fit *total, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    size_t mine = pl->hi - pl->lo;
+    double *resid = malloc((mine + 1) * sizeof *resid);
+    double lambda = cfg->refine == SPEX_REFINE_RIDGE ? cfg->ridge_lambda : 0.0;
+    char *json = NULL;
+    size_t len = 0;
+    spex_proxy_model model;
+    spex_proxy_fit fit;
+    spex_spectrum full, add, merged, pruned;
+    memset(&model, 0, sizeof model);
+    spex_spectrum_init(&full);
+    spex_spectrum_init(&add);
+    spex_spectrum_init(&merged);
+    spex_spectrum_init(&pruned);
+    if (resid == NULL)
+        spex_error_set(err, SPEX_EINTERNAL, "out of memory for %zu residuals", mine);
+    if (spex_error_agree(comm, err) != SPEX_OK)
+        goto fail;
+    for (size_t i = 0; i < mine; i++) {
+        const uint64_t *x = masks + i * pl->words;
+        double r = vals[i];
+        for (size_t k = 0; k < res->fourier.count; k++) {
+            const spex_term *t = &res->fourier.terms[k];
+            r -= spex_mask_parity(x, t->feat, t->order) ? -t->coef : t->coef;
+        }
+        resid[i] = r;
+    }
+    SPEX_CHECK(train_on_root(comm, cfg, pl, masks, resid, &json, &len, &fit, err));
+    spex_proxy_model_parse(json, len, 1, &model, err);
+    if (spex_error_agree(comm, err) != SPEX_OK)
+        goto fail;
+    total->rounds += fit.rounds;
+    total->trees += fit.trees;
+    total->train_seconds += fit.train_seconds;
+    total->boost_seconds += fit.boost_seconds;
+    total->holdout_seconds += fit.holdout_seconds;
+    SPEX_CHECK(spex_proxy_extract(comm, &model, pl->order, &full, err));
+    spex_proxy_select(&full, pl->keep, cfg->keep_energy, &add, err);
+    for (size_t k = 0; k < res->fourier.count && err->code == SPEX_OK; k++)
+        spex_spectrum_push(&merged, &res->fourier.terms[k], err);
+    spex_spectrum_sort_by_set(&merged);
+    for (size_t k = 0; k < add.count && err->code == SPEX_OK; k++)
+        if (spex_spectrum_find(&merged, &add.terms[k]) < 0)
+            spex_spectrum_push(&merged, &add.terms[k], err);
+    spex_spectrum_sort_by_set(&merged);
+    if (spex_error_agree(comm, err) != SPEX_OK)
+        goto fail;
+    /* Only the support matters to least squares: every coefficient is refitted. */
+    SPEX_CHECK(spex_proxy_refine(comm, pl->lo, mine, pl->words, masks, vals, lambda, &merged,
+                                 err));
+    if (merged.count > (size_t)pl->keep + 1) {
+        spex_proxy_select(&merged, pl->keep, 1.0, &pruned, err);
+        if (spex_error_agree(comm, err) != SPEX_OK)
+            goto fail;
+        SPEX_CHECK(spex_proxy_refine(comm, pl->lo, mine, pl->words, masks, vals, lambda, &pruned,
+                                     err));
+        spex_spectrum_free(&merged);
+        merged = pruned;
+        spex_spectrum_init(&pruned);
+    }
+    spex_spectrum_free(&res->fourier);
+    res->fourier = merged;
+    spex_spectrum_init(&merged);
+    goto out;
+fail:
+    st = err->code;
+out:
+    free(resid);
+    free(json);
+    spex_proxy_model_free(&model);
+    spex_spectrum_free(&full);
+    spex_spectrum_free(&add);
+    spex_spectrum_free(&merged);
+    spex_spectrum_free(&pruned);
+    return spex_error_agree(comm, err);
+}
+
 spex_status spex_proxy_run(MPI_Comm comm, const spex_config *cfg, spex_oracle *o,
                            const spex_log *log, spex_result *res, spex_error *err)
 {
@@ -1603,6 +1692,15 @@ spex_status spex_proxy_run(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
                                      &res->fourier, err));
     }
     res->stage_seconds[SPEX_STAGE_REFINE] = spex_now() - t0;
+    /* Later stages: proxies of the residual (they train, extract and refit;
+     * their time is counted in the refine stage). */
+    for (int stage = 2; stage <= cfg->stages && cfg->refine != SPEX_REFINE_NONE; stage++) {
+        t0 = spex_now();
+        SPEX_CHECK(residual_stage(comm, cfg, &pl, masks, vals, res, &fit, err));
+        res->stage_seconds[SPEX_STAGE_REFINE] += spex_now() - t0;
+        spex_log_printf(log, 1, "proxyspex: stage %d (residual proxy): %zu terms after the refit\n",
+                        stage, res->fourier.count);
+    }
     free(masks);
     free(vals);
     masks = NULL;

@@ -116,6 +116,7 @@ typedef struct spex_config {
     int threads;                  /* training threads on rank 0; 0 = its CPUs */
     int keep_terms;               /* non-constant terms refined; 0 = auto */
     double keep_energy;           /* share of the proxy's non-constant energy kept */
+    int stages;                   /* proxies trained: 2+ = later ones on the refit's residual */
     /* [refine] */
     spex_refine_name refine;
     double ridge_lambda;          /* ridge penalty relative to the query count */
