@@ -236,7 +236,7 @@ static const key_def KEYS[] = {
      "proxyspex: most non-constant terms refined; 0 = samples / 10, at most 2000"},
     {"method", "keep_energy", KEY_DOUBLE, FIELD(keep_energy), "1", 0, 1, true, NULL,
      "proxyspex: keep the fewest top terms holding this share of the proxy's energy"},
-    {"method", "stages", KEY_INT, FIELD(stages), "1", 1, 10, false, NULL,
+    {"method", "stages", KEY_INT, FIELD(stages), "2", 1, 10, false, NULL,
      "proxyspex: proxies trained; each after the first fits the residual of the refit so far"},
 
     {"refine", "name", KEY_ENUM, FIELD(refine), "ols", NO_RANGE, REFINES,

@@ -193,6 +193,7 @@ static void h5w_proxy(spex_h5w *w, hid_t fid, const spex_proxy_diag *p, h5w_layo
     spex_h5w_attr_i32(w, l->g_proxy, g, "rounds", p->rounds);
     spex_h5w_attr_i32(w, l->g_proxy, g, "trees", p->trees);
     spex_h5w_attr_i32(w, l->g_proxy, g, "retrained", p->retrained);
+    spex_h5w_attr_i32(w, l->g_proxy, g, "stages", p->stages);
     spex_h5w_attr_f64(w, l->g_proxy, g, "holdout_rmse", p->holdout_rmse);
     spex_h5w_attr_f64(w, l->g_proxy, g, "holdout_r2", p->holdout_r2);
     spex_h5w_attr_f64(w, l->g_proxy, g, "train_seconds", p->train_seconds);
@@ -665,6 +666,7 @@ static spex_status h5r_proxy(spex_h5r *rd, hid_t fid, spex_result *r)
     SPEX_CHECK(spex_h5r_attr_int(rd, grp, g, "rounds", &p->rounds));
     SPEX_CHECK(spex_h5r_attr_int(rd, grp, g, "trees", &p->trees));
     SPEX_CHECK(spex_h5r_attr_int(rd, grp, g, "retrained", &p->retrained));
+    SPEX_CHECK(spex_h5r_attr_int(rd, grp, g, "stages", &p->stages));
     SPEX_CHECK(spex_h5r_attr_num(rd, grp, g, "holdout_rmse", H5T_FLOAT, H5T_NATIVE_DOUBLE,
                                  &p->holdout_rmse));
     SPEX_CHECK(spex_h5r_attr_num(rd, grp, g, "holdout_r2", H5T_FLOAT, H5T_NATIVE_DOUBLE,

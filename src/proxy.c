@@ -1548,9 +1548,13 @@ static spex_status residual_stage(MPI_Comm comm, const spex_config *cfg, const p
     for (size_t k = 0; k < res->fourier.count && err->code == SPEX_OK; k++)
         spex_spectrum_push(&merged, &res->fourier.terms[k], err);
     spex_spectrum_sort_by_set(&merged);
-    for (size_t k = 0; k < add.count && err->code == SPEX_OK; k++)
-        if (spex_spectrum_find(&merged, &add.terms[k]) < 0)
+    size_t held = merged.count;
+    for (size_t k = 0; k < add.count && err->code == SPEX_OK; k++) {
+        spex_spectrum sorted = merged; /* the sorted part: the terms held before */
+        sorted.count = held;
+        if (spex_spectrum_find(&sorted, &add.terms[k]) < 0)
             spex_spectrum_push(&merged, &add.terms[k], err);
+    }
     spex_spectrum_sort_by_set(&merged);
     if (spex_error_agree(comm, err) != SPEX_OK)
         goto fail;
@@ -1720,6 +1724,7 @@ spex_status spex_proxy_run(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     res->proxy.rounds = fit.rounds;
     res->proxy.trees = fit.trees;
     res->proxy.retrained = fit.retrained;
+    res->proxy.stages = cfg->refine != SPEX_REFINE_NONE ? cfg->stages : 1;
     res->proxy.holdout_rmse = fit.holdout_rmse;
     res->proxy.holdout_r2 = fit.holdout_r2;
     res->proxy.train_seconds = fit.train_seconds;

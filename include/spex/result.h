@@ -30,7 +30,7 @@ typedef struct spex_proxy_diag {
     int present;
     uint64_t train_samples;   /* rows the early-stopping pass trained on */
     uint64_t holdout_samples; /* rows held out for early stopping (0: none) */
-    int depth, threads, retrained;
+    int depth, threads, retrained, stages;
     double learning_rate;
     int rounds;               /* boosting rounds of the early-stopping pass */
     int trees;                /* trees in the final model */
