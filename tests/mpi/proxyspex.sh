@@ -81,6 +81,13 @@ spexrun 1 run $P --set method.threads=2 -o t2.h5 &&
     pass "1 vs 2 training threads: same /fourier" ||
     { fail "threads change /fourier"; head diff.txt; }
 
+# One stage (the paper's method: no residual proxy) works too and says so.
+spexrun 2 run $P --set method.stages=1 -o s1.h5 && r=$(check s1.h5 0.9) &&
+    $PY -c "import h5py; assert int(h5py.File('s1.h5', 'r')['proxy'].attrs['stages']) == 1" &&
+    $PY -c "import h5py; assert int(h5py.File('p1.h5', 'r')['proxy'].attrs['stages']) == 2" &&
+    pass "method.stages = 1 and 2 (R^2, before refit, found: $r)" ||
+    { fail "method.stages"; tail out.txt; }
+
 # Refinement modes: none keeps the proxy's own coefficients (and is worse
 # here), ridge stays close to ols.
 spexrun 2 run $P --set refine.name=none -o none.h5 && r=$(check none.h5 -10) &&
