@@ -255,6 +255,8 @@ static const key_def KEYS[] = {
      "pairs as fit in queries / 100"},
     {"method", "lime_width", KEY_DOUBLE, FIELD(lime_width), "0.25", 0, INFINITY, true, NULL,
      "lime: kernel width: weight exp(-D^2 / (2 width^2)), D = 1 - sqrt(kept / n)"},
+    {"method", "stages", KEY_INT, FIELD(stages), "2", 1, 10, false, NULL,
+     "proxyspex: proxies trained; each after the first fits the residual of the refit so far"},
 
     {"refine", "name", KEY_ENUM, FIELD(refine), "ols", NO_RANGE, REFINES,
      "refit the recovered terms by least squares on all queries: none, ols or ridge"},

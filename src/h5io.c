@@ -135,7 +135,7 @@ out:
 
 /* The datasets of the file, created before any row is written. */
 typedef struct h5w_layout {
-    hid_t g_study, g_fourier, g_features, g_diag;
+    hid_t g_study, g_fourier, g_features, g_diag, g_proxy;
     hid_t d_config, d_order, d_features, d_coef, d_names, d_seconds;
 } h5w_layout;
 
@@ -151,6 +151,7 @@ static void h5w_layout_close(h5w_layout *l)
     spex_h5_close_id(&l->g_fourier);
     spex_h5_close_id(&l->g_features);
     spex_h5_close_id(&l->g_diag);
+    spex_h5_close_id(&l->g_proxy);
 }
 
 static void h5w_root_attrs(spex_h5w *w, hid_t fid, const spex_result *r)
@@ -176,6 +177,29 @@ static void h5w_root_attrs(spex_h5w *w, hid_t fid, const spex_result *r)
     spex_h5w_attr_str(w, fid, "/", "delays", r->delays, sizeof r->delays);
     spex_h5w_attr_i32(w, fid, "/", "delays_count", r->delays_count);
     spex_h5w_attr_u64(w, fid, "/", "n_terms", (uint64_t)r->fourier.count);
+}
+
+
+/* Collective.  /proxy: the tree proxy's training (attributes only). */
+static void h5w_proxy(spex_h5w *w, hid_t fid, const spex_proxy_diag *p, h5w_layout *l)
+{
+    static const char g[] = "/proxy";
+    l->g_proxy = spex_h5w_group(w, fid, g);
+    spex_h5w_attr_u64(w, l->g_proxy, g, "train_samples", p->train_samples);
+    spex_h5w_attr_u64(w, l->g_proxy, g, "holdout_samples", p->holdout_samples);
+    spex_h5w_attr_i32(w, l->g_proxy, g, "depth", p->depth);
+    spex_h5w_attr_f64(w, l->g_proxy, g, "learning_rate", p->learning_rate);
+    spex_h5w_attr_i32(w, l->g_proxy, g, "threads", p->threads);
+    spex_h5w_attr_i32(w, l->g_proxy, g, "rounds", p->rounds);
+    spex_h5w_attr_i32(w, l->g_proxy, g, "trees", p->trees);
+    spex_h5w_attr_i32(w, l->g_proxy, g, "retrained", p->retrained);
+    spex_h5w_attr_i32(w, l->g_proxy, g, "stages", p->stages);
+    spex_h5w_attr_f64(w, l->g_proxy, g, "holdout_rmse", p->holdout_rmse);
+    spex_h5w_attr_f64(w, l->g_proxy, g, "holdout_r2", p->holdout_r2);
+    spex_h5w_attr_f64(w, l->g_proxy, g, "train_seconds", p->train_seconds);
+    spex_h5w_attr_f64(w, l->g_proxy, g, "holdout_seconds", p->holdout_seconds);
+    spex_h5w_attr_u64(w, l->g_proxy, g, "terms_extracted", p->terms_extracted);
+    spex_h5w_attr_u64(w, l->g_proxy, g, "terms_kept", p->terms_kept);
 }
 
 /* Collective.  Groups, datasets and attributes: identical calls with
@@ -237,6 +261,8 @@ static void h5w_layout_create(spex_h5w *w, hid_t fid, const spex_result *r, hsiz
     if (r->peak_rss_kib != NULL && r->ranks > 0)
         spex_h5w_attr_1d(w, l->g_diag, "/diagnostics", "peak_rss_kib", H5T_STD_I64LE,
                          H5T_NATIVE_INT64, (hsize_t)r->ranks, r->peak_rss_kib);
+    if (r->proxy.present)
+        h5w_proxy(w, fid, &r->proxy, l);
 }
 
 /* Collective.  Every rank writes its rows of every row dataset. */
@@ -338,7 +364,7 @@ spex_status spex_h5_write_result(MPI_Comm comm, const char *path, const spex_res
     spex_status st = SPEX_OK;
     char tmp[SPEX_PATH_MAX + 32] = "";
     h5w_slice s;
-    h5w_layout l = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+    h5w_layout l = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
     spex_h5_quiet quiet;
     spex_h5w w;
 
@@ -614,6 +640,52 @@ out:
     return st;
 }
 
+/* /proxy, when the file has it (ProxySPEX runs). */
+static spex_status h5r_proxy(spex_h5r *rd, hid_t fid, spex_result *r)
+{
+    static const char g[] = "/proxy";
+    spex_status st = SPEX_OK;
+    spex_proxy_diag *p = &r->proxy;
+    hid_t grp = -1;
+    htri_t has = H5Lexists(fid, g, H5P_DEFAULT);
+    if (has <= 0)
+        return SPEX_OK;
+    grp = H5Gopen2(fid, g, H5P_DEFAULT);
+    if (grp < 0) {
+        st = spex_h5r_corrupt(rd, "group /proxy cannot be opened");
+        goto out;
+    }
+    SPEX_CHECK(spex_h5r_attr_num(rd, grp, g, "train_samples", H5T_INTEGER, H5T_NATIVE_UINT64,
+                                 &p->train_samples));
+    SPEX_CHECK(spex_h5r_attr_num(rd, grp, g, "holdout_samples", H5T_INTEGER, H5T_NATIVE_UINT64,
+                                 &p->holdout_samples));
+    SPEX_CHECK(spex_h5r_attr_int(rd, grp, g, "depth", &p->depth));
+    SPEX_CHECK(spex_h5r_attr_num(rd, grp, g, "learning_rate", H5T_FLOAT, H5T_NATIVE_DOUBLE,
+                                 &p->learning_rate));
+    SPEX_CHECK(spex_h5r_attr_int(rd, grp, g, "threads", &p->threads));
+    SPEX_CHECK(spex_h5r_attr_int(rd, grp, g, "rounds", &p->rounds));
+    SPEX_CHECK(spex_h5r_attr_int(rd, grp, g, "trees", &p->trees));
+    SPEX_CHECK(spex_h5r_attr_int(rd, grp, g, "retrained", &p->retrained));
+    SPEX_CHECK(spex_h5r_attr_int(rd, grp, g, "stages", &p->stages));
+    SPEX_CHECK(spex_h5r_attr_num(rd, grp, g, "holdout_rmse", H5T_FLOAT, H5T_NATIVE_DOUBLE,
+                                 &p->holdout_rmse));
+    SPEX_CHECK(spex_h5r_attr_num(rd, grp, g, "holdout_r2", H5T_FLOAT, H5T_NATIVE_DOUBLE,
+                                 &p->holdout_r2));
+    SPEX_CHECK(spex_h5r_attr_num(rd, grp, g, "train_seconds", H5T_FLOAT, H5T_NATIVE_DOUBLE,
+                                 &p->train_seconds));
+    SPEX_CHECK(spex_h5r_attr_num(rd, grp, g, "holdout_seconds", H5T_FLOAT, H5T_NATIVE_DOUBLE,
+                                 &p->holdout_seconds));
+    SPEX_CHECK(spex_h5r_attr_num(rd, grp, g, "terms_extracted", H5T_INTEGER, H5T_NATIVE_UINT64,
+                                 &p->terms_extracted));
+    SPEX_CHECK(spex_h5r_attr_num(rd, grp, g, "terms_kept", H5T_INTEGER, H5T_NATIVE_UINT64,
+                                 &p->terms_kept));
+    p->present = 1;
+out:
+    if (grp >= 0)
+        H5Gclose(grp);
+    return st;
+}
+
 /* The format attributes come first: anything else is "not a spex result"
  * rather than a list of missing datasets. */
 static spex_status h5r_format(spex_h5r *rd, hid_t fid)
@@ -656,6 +728,7 @@ spex_status spex_h5_read_result(const char *path, spex_result *r, spex_error *er
     SPEX_CHECK(h5r_fourier(&rd, fid, r));
     SPEX_CHECK(h5r_names(&rd, fid, r));
     SPEX_CHECK(h5r_diagnostics(&rd, fid, r));
+    SPEX_CHECK(h5r_proxy(&rd, fid, r));
 out:
     spex_h5_close_id(&fid);
     if (st != SPEX_OK)

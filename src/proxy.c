@@ -364,15 +364,20 @@ static size_t node_child(const spex_proxy_model *m, size_t i, int bit)
     return (size_t)(left ? m->left[i] : m->right[i]);
 }
 
+/* The leaf value tree t gives the mask. */
+static float tree_leaf(const spex_proxy_model *m, int t, const uint64_t *mask)
+{
+    size_t i = m->root[t];
+    while (m->left[i] >= 0)
+        i = node_child(m, i, spex_mask_get(mask, m->feature[i]));
+    return m->value[i];
+}
+
 double spex_proxy_model_eval(const spex_proxy_model *m, const uint64_t *mask)
 {
     double v = m->base_score;
-    for (int t = 0; t < m->n_trees; t++) {
-        size_t i = m->root[t];
-        while (m->left[i] >= 0)
-            i = node_child(m, i, spex_mask_get(mask, m->feature[i]));
-        v += (double)m->value[i];
-    }
+    for (int t = 0; t < m->n_trees; t++)
+        v += (double)tree_leaf(m, t, mask);
     return v;
 }
 
@@ -778,64 +783,56 @@ static int csr_next(DataIterHandle h)
     return 1;
 }
 
-/* The held-out rows as an ordinary DMatrix (CSR of the set bits).  Not a
- * quantized one: XGBoost 1.7 re-expands a quantized matrix at every
- * prediction, while an ordinary one in the booster's cache is predicted
- * incrementally, one new tree per round. */
-static spex_status holdout_matrix(int n, size_t lo, size_t hi, size_t words, const uint64_t *masks,
-                                  const float *label, DMatrixHandle *out, spex_error *err)
+/* The held-out RMSE, one new tree per round.  After round r the new tree
+ * alone is sliced off the booster (XGBoosterSlice), read with the same
+ * parser as the final model and walked on the bit-packed held-out masks;
+ * its leaf values are added to each row's running prediction.  A round thus
+ * costs one tree times the held-out rows, whatever the number of rounds or
+ * features (XGBoost's own prediction, even from its cache, rebuilds every
+ * row's feature vector each round: O(set bits), 57 million entries a round
+ * for 4,000 held-out rows of 28,501 features).  The squared errors are
+ * summed in row order in double, so early stopping does not depend on
+ * threads. */
+typedef struct holdout_eval {
+    size_t rows, words;
+    const uint64_t *masks; /* the held-out rows */
+    const double *y;
+    double *pred;          /* running margin of each row (base score + trees) */
+    double mean, var;      /* of y: for the held-out R^2 */
+} holdout_eval;
+
+static spex_status holdout_step(BoosterHandle b, int round, holdout_eval *h, double *rmse,
+                                spex_error *err)
 {
     spex_status st = SPEX_OK;
-    size_t nnz = 0, rows = hi - lo;
-    for (size_t i = lo * words; i < hi * words; i++)
-        nnz += (size_t)__builtin_popcountll(masks[i]);
-    size_t *indptr = malloc((rows + 1) * sizeof *indptr);
-    unsigned *indices = malloc((nnz + 1) * sizeof *indices);
-    float *ones = malloc((nnz + 1) * sizeof *ones);
-    if (!indptr || !indices || !ones) {
-        st = spex_error_set(err, SPEX_EINTERNAL, "out of memory for %zu held-out samples", rows);
+    BoosterHandle one = NULL;
+    spex_proxy_model tree;
+    memset(&tree, 0, sizeof tree);
+    bst_ulong blen;
+    const char *buf;
+    XGB_CHECK(XGBoosterSlice(b, round, round + 1, 1, &one), "slicing the new tree");
+    XGB_CHECK(XGBoosterSaveModelToBuffer(one, "{\"format\": \"json\"}", &blen, &buf),
+              "saving the new tree");
+    SPEX_CHECK(spex_proxy_model_parse(buf, (size_t)blen, 1, &tree, err));
+    if (tree.n_trees != 1) {
+        st = spex_error_set(err, SPEX_EINTERNAL, "round %d sliced to %d trees, not 1", round,
+                            tree.n_trees);
         goto out;
     }
-    nnz = 0;
-    for (size_t r = 0; r < rows; r++) {
-        const uint64_t *x = masks + (lo + r) * words;
-        indptr[r] = nnz;
-        for (size_t w = 0; w < words; w++)
-            for (uint64_t bits = x[w]; bits; bits &= bits - 1) {
-                indices[nnz] = (unsigned)(w * 64 + (size_t)__builtin_ctzll(bits));
-                ones[nnz++] = 1.0f;
-            }
-    }
-    indptr[rows] = nnz;
-    XGB_CHECK(XGDMatrixCreateFromCSREx(indptr, indices, ones, rows + 1, nnz, (size_t)n, out),
-              "building the held-out matrix");
-    XGB_CHECK(XGDMatrixSetFloatInfo(*out, "label", label + lo, (bst_ulong)rows),
-              "setting held-out labels");
-out:
-    free(indptr);
-    free(indices);
-    free(ones);
-    return st;
-}
-
-/* Held-out RMSE of the current model: XGBoost's float predictions (from its
- * prediction cache, one new tree per round), squared errors summed in row
- * order in double, so that early stopping does not depend on threads. */
-static int holdout_rmse(BoosterHandle b, DMatrixHandle dval, const double *y, size_t h,
-                        double *rmse)
-{
-    static const char conf[] = "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, "
-                               "\"iteration_end\": 0, \"strict_shape\": false}";
-    bst_ulong const *shape;
-    bst_ulong dim;
-    const float *pred;
-    if (XGBoosterPredictFromDMatrix(b, dval, conf, &shape, &dim, &pred) != 0)
-        return -1;
     double s = 0;
-    for (size_t i = 0; i < h; i++)
-        s += ((double)pred[i] - y[i]) * ((double)pred[i] - y[i]);
-    *rmse = sqrt(s / (double)h);
-    return 0;
+    for (size_t i = 0; i < h->rows; i++) {
+        if (round == 0)
+            h->pred[i] = tree.base_score;
+        h->pred[i] += (double)tree_leaf(&tree, 0, h->masks + i * h->words);
+        double e = h->pred[i] - h->y[i];
+        s += e * e;
+    }
+    *rmse = sqrt(s / (double)h->rows);
+out:
+    spex_proxy_model_free(&tree);
+    if (one)
+        XGBoosterFree(one);
+    return st;
 }
 
 static spex_status set_params(BoosterHandle b, const spex_proxy_params *p, double base,
@@ -864,7 +861,7 @@ out:
 typedef struct trainer {
     const spex_proxy_params *p;
     csr_iter it;          /* batches for XGBoost's iterator */
-    DMatrixHandle dtrain, dval;
+    DMatrixHandle dtrain;
     BoosterHandle b;
 } trainer;
 
@@ -872,12 +869,10 @@ static void trainer_release(trainer *t)
 {
     if (t->b)
         XGBoosterFree(t->b);
-    if (t->dval)
-        XGDMatrixFree(t->dval);
     if (t->dtrain)
         XGDMatrixFree(t->dtrain);
     t->b = NULL;
-    t->dval = t->dtrain = NULL;
+    t->dtrain = NULL;
 }
 
 /* A booster over rows [lo, hi) (quantized, built batch by batch), boosting
@@ -898,8 +893,7 @@ static spex_status trainer_start(trainer *t, size_t lo, size_t hi, const double 
         st = xgb_error(err, "reading a batch");
         goto out;
     }
-    DMatrixHandle cache[2] = {t->dtrain, t->dval};
-    XGB_CHECK(XGBoosterCreate(cache, t->dval ? 2 : 1, &t->b), "creating the booster");
+    XGB_CHECK(XGBoosterCreate(&t->dtrain, 1, &t->b), "creating the booster");
     double base = 0;
     for (size_t i = lo; i < hi; i++)
         base += y[i];
@@ -925,25 +919,37 @@ static spex_status check_signal(int round, spex_error *err)
 /* Boosts on rows [0, rows - holdout), stopping when the held-out RMSE has
  * not improved for early_stopping rounds; fit->trees is the best round
  * count (all rounds without holdout). */
-static spex_status boost_early_stopping(trainer *t, size_t rows, size_t holdout, const double *y,
+static spex_status boost_early_stopping(trainer *t, size_t rows, size_t holdout, size_t words,
+                                        const uint64_t *masks, const double *y,
                                         spex_proxy_fit *fit, spex_error *err)
 {
     spex_status st = SPEX_OK;
     size_t ntrain = rows - holdout;
     double best_rmse = INFINITY;
     int best_round = -1;
+    holdout_eval h = {holdout, words, masks + ntrain * words, y + ntrain, NULL, 0, 0};
+    if (holdout > 0) {
+        SPEX_ALLOC_CHECK(h.pred = malloc(holdout * sizeof *h.pred), err, "held-out predictions");
+        for (size_t i = 0; i < holdout; i++)
+            h.mean += h.y[i];
+        h.mean /= (double)holdout;
+        for (size_t i = 0; i < holdout; i++)
+            h.var += (h.y[i] - h.mean) * (h.y[i] - h.mean);
+        h.var /= (double)holdout;
+    }
     SPEX_CHECK(trainer_start(t, 0, ntrain, y, err));
     for (int r = 0; r < t->p->trees; r++) {
         SPEX_CHECK(check_signal(r, err));
+        double t0 = spex_now();
         XGB_CHECK(XGBoosterUpdateOneIter(t->b, r, t->dtrain), "a boosting round");
+        fit->boost_seconds += spex_now() - t0;
         fit->rounds = r + 1;
         if (holdout == 0)
             continue;
-        double rmse;
-        if (holdout_rmse(t->b, t->dval, y + ntrain, holdout, &rmse) != 0) {
-            st = xgb_error(err, "predicting the held-out samples");
-            goto out;
-        }
+        double rmse = INFINITY;
+        t0 = spex_now();
+        SPEX_CHECK(holdout_step(t->b, r, &h, &rmse, err));
+        fit->holdout_seconds += spex_now() - t0;
         if (rmse < best_rmse) {
             best_rmse = rmse;
             best_round = r;
@@ -953,7 +959,9 @@ static spex_status boost_early_stopping(trainer *t, size_t rows, size_t holdout,
     }
     fit->trees = holdout > 0 ? best_round + 1 : fit->rounds;
     fit->holdout_rmse = holdout > 0 ? best_rmse : NAN;
+    fit->holdout_r2 = holdout > 0 && h.var > 0 ? 1 - best_rmse * best_rmse / h.var : NAN;
 out:
+    free(h.pred);
     return st;
 }
 
@@ -997,8 +1005,9 @@ spex_status spex_proxy_train(int n, size_t rows, size_t holdout, size_t words,
     memset(&t, 0, sizeof t);
     *json = NULL;
     *len = 0;
-    fit->rounds = fit->trees = 0;
-    fit->holdout_rmse = NAN;
+    double t_start = spex_now();
+    memset(fit, 0, sizeof *fit);
+    fit->holdout_rmse = fit->holdout_r2 = NAN;
     if (!label || !indptr || !indices || !ones) {
         st = spex_error_set(err, SPEX_EINTERNAL, "out of memory for training batches");
         goto out;
@@ -1011,9 +1020,7 @@ spex_status spex_proxy_train(int n, size_t rows, size_t holdout, size_t words,
     csr_iter it = {NULL, n, words, 0, 0, 0, batch, masks, label, indptr, indices, ones, 0};
     t.it = it;
     XGB_CHECK(XGProxyDMatrixCreate(&t.it.proxy), "creating a proxy DMatrix");
-    if (holdout > 0)
-        SPEX_CHECK(holdout_matrix(n, rows - holdout, rows, words, masks, label, &t.dval, err));
-    SPEX_CHECK(boost_early_stopping(&t, rows, holdout, y, fit, err));
+    SPEX_CHECK(boost_early_stopping(&t, rows, holdout, words, masks, y, fit, err));
     if (holdout == 0 || !p->retrain) {
         st = save_json(t.b, fit->trees, fit->rounds, json, len, err);
         goto out;
@@ -1024,10 +1031,14 @@ spex_status spex_proxy_train(int n, size_t rows, size_t holdout, size_t words,
     SPEX_CHECK(trainer_start(&t, 0, rows, y, err));
     for (int r = 0; r < fit->trees; r++) {
         SPEX_CHECK(check_signal(r, err));
+        double t0 = spex_now();
         XGB_CHECK(XGBoosterUpdateOneIter(t.b, r, t.dtrain), "a boosting round");
+        fit->boost_seconds += spex_now() - t0;
     }
+    fit->retrained = 1;
     st = save_json(t.b, fit->trees, fit->trees, json, len, err);
 out:
+    fit->train_seconds = spex_now() - t_start;
     trainer_release(&t);
     if (t.it.proxy)
         XGDMatrixFree(t.it.proxy);
@@ -1265,16 +1276,67 @@ typedef struct proxy_plan {
     int depth, order;     /* tree depth, largest order kept */
     int keep;             /* most non-constant terms kept */
     int threads;          /* XGBoost threads on rank 0 */
+    int node_ranks;       /* ranks on rank 0's node (their CPUs train) */
+    int widen;            /* rank 0: train on train_cpus instead of its own mask */
+    cpu_set_t train_cpus; /* rank 0: its CPUs and those of the ranks on its node */
 } proxy_plan;
 
-/* The CPUs this process may run on (its affinity mask), at least 1. */
-static int usable_cpus(void)
+/* A positive integer from the environment, or 0. */
+static int env_count(const char *name)
 {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return CPU_COUNT(&set);
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
-    return c > 0 ? (int)c : 1;
+    const char *v = getenv(name);
+    char *end;
+    if (v == NULL || *v == '\0')
+        return 0;
+    errno = 0;
+    long c = strtol(v, &end, 10);
+    return errno == 0 && *end == '\0' && c > 0 && c <= 1 << 20 ? (int)c : 0;
+}
+
+/* Collective.  Training threads (set on every rank; the CPUs on rank 0).
+ * method.threads > 0 is used as given.  Otherwise rank 0 trains on the
+ * CPUs of every rank on its node: they only wait while it trains, and
+ * mpirun binds each rank to its own core (Slurm gives each task its
+ * cpus-per-task), so rank 0's own mask alone would be one core.  The union
+ * of the node's affinity masks is counted, at most SLURM_CPUS_PER_TASK per
+ * node rank when Slurm says so. */
+static void plan_threads(MPI_Comm comm, const spex_config *cfg, proxy_plan *pl)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm node;
+    MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    int node_rank, node_size;
+    MPI_Comm_rank(node, &node_rank);
+    MPI_Comm_size(node, &node_size);
+    /* Rank 0 is rank 0 of its node (split keeps the order); only its node's
+     * reduction is used. */
+    cpu_set_t mine;
+    CPU_ZERO(&mine);
+    if (sched_getaffinity(0, sizeof mine, &mine) != 0)
+        CPU_ZERO(&mine);
+    CPU_ZERO(&pl->train_cpus);
+    MPI_Reduce(&mine, &pl->train_cpus, (int)sizeof mine, MPI_BYTE, MPI_BOR, 0, node);
+    MPI_Comm_free(&node);
+    if (rank == 0) {
+        pl->node_ranks = node_size;
+        int cpus = CPU_COUNT(&pl->train_cpus), own = CPU_COUNT(&mine);
+        if (cpus <= 0 || own <= 0) {
+            long c = sysconf(_SC_NPROCESSORS_ONLN);
+            cpus = c > 0 ? (int)c : 1;
+        } else {
+            pl->widen = cpus > own;
+        }
+        int per_task = env_count("SLURM_CPUS_PER_TASK");
+        if (per_task > 0 && cpus > per_task * node_size)
+            cpus = per_task * node_size;
+        pl->threads = cfg->threads > 0 ? cfg->threads : cpus;
+        if (cfg->threads > 0)
+            pl->widen = 0;
+    }
+    /* Rank 0 decides, everyone learns it. */
+    MPI_Bcast(&pl->threads, 1, MPI_INT, 0, comm);
+    MPI_Bcast(&pl->node_ranks, 1, MPI_INT, 0, comm);
 }
 
 void spex_proxy_row_block(size_t m, int q, int size, size_t *lo, size_t *hi)
@@ -1299,9 +1361,7 @@ static spex_status make_plan(MPI_Comm comm, const spex_config *cfg, proxy_plan *
     pl->order = cfg->max_order;
     pl->keep = cfg->keep_terms > 0 ? cfg->keep_terms
                                    : (int)(pl->m / 10 < AUTO_KEEP_MAX ? pl->m / 10 : AUTO_KEEP_MAX);
-    pl->threads = cfg->threads > 0 ? cfg->threads : usable_cpus();
-    /* Rank 0 decides (its own CPUs), everyone learns it. */
-    MPI_Bcast(&pl->threads, 1, MPI_INT, 0, comm);
+    plan_threads(comm, cfg, pl);
     spex_proxy_row_block(pl->m, rank, size, &pl->lo, &pl->hi);
     if (cfg->holdout > 0 && pl->h < SPEX_PROXY_MIN_ROWS)
         return spex_error_set(err, SPEX_EUSAGE,
@@ -1416,8 +1476,15 @@ static spex_status train_on_root(MPI_Comm comm, const spex_config *cfg, const pr
     if (rank == 0) {
         spex_proxy_params p = {pl->depth, cfg->trees, cfg->early_stopping, pl->threads,
                                cfg->retrain, cfg->learning_rate, (uint64_t)cfg->seed};
+        /* Train on the node's CPUs (threads inherit the mask), then give
+         * them back. */
+        cpu_set_t own;
+        int widened = pl->widen && sched_getaffinity(0, sizeof own, &own) == 0 &&
+                      sched_setaffinity(0, sizeof pl->train_cpus, &pl->train_cpus) == 0;
         st = spex_proxy_train(cfg->n, pl->m, pl->h, pl->words, all_masks, all_vals, &p, json, len,
                               fit, err);
+        if (widened)
+            sched_setaffinity(0, sizeof own, &own);
         if (st == SPEX_OK && *len >= (size_t)INT_MAX)
             st = spex_error_set(err, SPEX_EUSAGE, "the proxy model is over 2 GiB of JSON: lower "
                                 "method.trees");
@@ -1437,9 +1504,7 @@ static spex_status train_on_root(MPI_Comm comm, const spex_config *cfg, const pr
         st = err->code;
         goto out;
     }
-    MPI_Bcast(&fit->rounds, 1, MPI_INT, 0, comm);
-    MPI_Bcast(&fit->trees, 1, MPI_INT, 0, comm);
-    MPI_Bcast(&fit->holdout_rmse, 1, MPI_DOUBLE, 0, comm);
+    MPI_Bcast(fit, (int)sizeof *fit, MPI_BYTE, 0, comm);
     *len = (size_t)head[1];
     if (rank != 0 && (*json = malloc(*len + 1)) == NULL)
         spex_error_set(err, SPEX_EINTERNAL, "out of memory for the proxy model");
@@ -1467,6 +1532,99 @@ static spex_status copy_spectrum(const spex_spectrum *from, spex_spectrum *to, s
     return st;
 }
 
+/* Residual stage (method.stages >= 2): a new proxy trained on what the
+ * refit so far leaves of each sample, y - sum_k a_k chi_k(x).  Terms the
+ * first proxy missed stand out there: the refit has removed the terms it
+ * found, so their signal is measured against a much smaller residual
+ * variance.  Its largest terms join the support; all are refitted on y, and
+ * when more than pl->keep are then held, the largest pl->keep of the refit
+ * are kept and refitted again.  The residual of a sample is summed over the
+ * terms in their fixed order, so it is the same on any number of ranks. */
+static spex_status residual_stage(MPI_Comm comm, const spex_config *cfg, const proxy_plan *pl,
+                                  const uint64_t *masks, const double *vals, spex_result *res,
+                                  spex_proxy_fit *total, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    size_t mine = pl->hi - pl->lo;
+    double *resid = malloc((mine + 1) * sizeof *resid);
+    double lambda = cfg->refine == SPEX_REFINE_RIDGE ? cfg->ridge_lambda : 0.0;
+    char *json = NULL;
+    size_t len = 0;
+    spex_proxy_model model;
+    spex_proxy_fit fit;
+    spex_spectrum full, add, merged, pruned;
+    memset(&model, 0, sizeof model);
+    spex_spectrum_init(&full);
+    spex_spectrum_init(&add);
+    spex_spectrum_init(&merged);
+    spex_spectrum_init(&pruned);
+    if (resid == NULL)
+        spex_error_set(err, SPEX_EINTERNAL, "out of memory for %zu residuals", mine);
+    if (spex_error_agree(comm, err) != SPEX_OK)
+        goto fail;
+    for (size_t i = 0; i < mine; i++) {
+        const uint64_t *x = masks + i * pl->words;
+        double r = vals[i];
+        for (size_t k = 0; k < res->fourier.count; k++) {
+            const spex_term *t = &res->fourier.terms[k];
+            r -= spex_mask_parity(x, t->feat, t->order) ? -t->coef : t->coef;
+        }
+        resid[i] = r;
+    }
+    SPEX_CHECK(train_on_root(comm, cfg, pl, masks, resid, &json, &len, &fit, err));
+    spex_proxy_model_parse(json, len, 1, &model, err);
+    if (spex_error_agree(comm, err) != SPEX_OK)
+        goto fail;
+    total->rounds += fit.rounds;
+    total->trees += fit.trees;
+    total->train_seconds += fit.train_seconds;
+    total->boost_seconds += fit.boost_seconds;
+    total->holdout_seconds += fit.holdout_seconds;
+    SPEX_CHECK(spex_proxy_extract(comm, &model, pl->order, &full, err));
+    spex_proxy_select(&full, pl->keep, cfg->keep_energy, &add, err);
+    for (size_t k = 0; k < res->fourier.count && err->code == SPEX_OK; k++)
+        spex_spectrum_push(&merged, &res->fourier.terms[k], err);
+    spex_spectrum_sort_by_set(&merged);
+    size_t held = merged.count;
+    for (size_t k = 0; k < add.count && err->code == SPEX_OK; k++) {
+        spex_spectrum sorted = merged; /* the sorted part: the terms held before */
+        sorted.count = held;
+        if (spex_spectrum_find(&sorted, &add.terms[k]) < 0)
+            spex_spectrum_push(&merged, &add.terms[k], err);
+    }
+    spex_spectrum_sort_by_set(&merged);
+    if (spex_error_agree(comm, err) != SPEX_OK)
+        goto fail;
+    /* Only the support matters to least squares: every coefficient is refitted. */
+    SPEX_CHECK(spex_proxy_refine(comm, pl->lo, mine, pl->words, masks, vals, lambda, &merged,
+                                 err));
+    if (merged.count > (size_t)pl->keep + 1) {
+        spex_proxy_select(&merged, pl->keep, 1.0, &pruned, err);
+        if (spex_error_agree(comm, err) != SPEX_OK)
+            goto fail;
+        SPEX_CHECK(spex_proxy_refine(comm, pl->lo, mine, pl->words, masks, vals, lambda, &pruned,
+                                     err));
+        spex_spectrum_free(&merged);
+        merged = pruned;
+        spex_spectrum_init(&pruned);
+    }
+    spex_spectrum_free(&res->fourier);
+    res->fourier = merged;
+    spex_spectrum_init(&merged);
+    goto out;
+fail:
+    st = err->code;
+out:
+    free(resid);
+    free(json);
+    spex_proxy_model_free(&model);
+    spex_spectrum_free(&full);
+    spex_spectrum_free(&add);
+    spex_spectrum_free(&merged);
+    spex_spectrum_free(&pruned);
+    return spex_error_agree(comm, err);
+}
+
 spex_status spex_proxy_run(MPI_Comm comm, const spex_config *cfg, spex_oracle *o,
                            const spex_log *log, spex_result *res, spex_error *err)
 {
@@ -1480,7 +1638,7 @@ spex_status spex_proxy_run(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     char *json = NULL;
     size_t json_len = 0;
     spex_proxy_model model;
-    spex_proxy_fit fit = {0, 0, NAN};
+    spex_proxy_fit fit = {.holdout_rmse = NAN, .holdout_r2 = NAN};
     spex_spectrum full, kept;
     memset(&model, 0, sizeof model);
     spex_spectrum_init(&full);
@@ -1534,10 +1692,12 @@ spex_status spex_proxy_run(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     json = NULL;
     res->stage_seconds[SPEX_STAGE_TRANSFORM] = spex_now() - t0;
     spex_log_printf(log, 1,
-                    "proxyspex: %d trees kept of %d rounds (held-out RMSE %.4g), %d threads, "
-                    "%.2f s\n",
-                    fit.trees, fit.rounds, fit.holdout_rmse, pl.threads,
-                    res->stage_seconds[SPEX_STAGE_TRANSFORM]);
+                    "proxyspex: %d trees kept of %d rounds (held-out RMSE %.4g, R^2 %.4f), %d "
+                    "thread%s, %.2f s (boosting %.2f s, hold-out RMSE %.2f s)\n",
+                    fit.trees, fit.rounds, fit.holdout_rmse, fit.holdout_r2, pl.threads,
+                    pl.threads == 1 ? "" : "s",
+                    res->stage_seconds[SPEX_STAGE_TRANSFORM], fit.boost_seconds,
+                    fit.holdout_seconds);
 
     /* ---- decode: the proxy's exact spectrum, largest terms ---- */
     t0 = spex_now();
@@ -1550,6 +1710,9 @@ spex_status spex_proxy_run(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
     }
     spex_log_printf(log, 1, "proxyspex: proxy spectrum has %zu terms of order <= %d; keeping %zu\n",
                     full.count, pl.order, kept.count);
+    /* Non-constant terms: the constant is always kept and always there. */
+    res->proxy.terms_extracted = full.count > 0 ? (uint64_t)full.count - 1 : 0;
+    res->proxy.terms_kept = kept.count > 0 ? (uint64_t)kept.count - 1 : 0;
     spex_spectrum_free(&full);
     res->stage_seconds[SPEX_STAGE_DECODE] = spex_now() - t0;
 
@@ -1570,6 +1733,15 @@ spex_status spex_proxy_run(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
                                      &res->fourier, err));
     }
     res->stage_seconds[SPEX_STAGE_REFINE] = spex_now() - t0;
+    /* Later stages: proxies of the residual (they train, extract and refit;
+     * their time is counted in the refine stage). */
+    for (int stage = 2; stage <= cfg->stages && cfg->refine != SPEX_REFINE_NONE; stage++) {
+        t0 = spex_now();
+        SPEX_CHECK(residual_stage(comm, cfg, &pl, masks, vals, res, &fit, err));
+        res->stage_seconds[SPEX_STAGE_REFINE] += spex_now() - t0;
+        spex_log_printf(log, 1, "proxyspex: stage %d (residual proxy): %zu terms after the refit\n",
+                        stage, res->fourier.count);
+    }
     free(masks);
     free(vals);
     masks = NULL;
@@ -1580,6 +1752,20 @@ spex_status spex_proxy_run(MPI_Comm comm, const spex_config *cfg, spex_oracle *o
 
     /* ---- the record ---- */
     snprintf(res->method, sizeof res->method, "proxyspex");
+    res->proxy.present = 1;
+    res->proxy.train_samples = (uint64_t)(pl.m - pl.h);
+    res->proxy.holdout_samples = (uint64_t)pl.h;
+    res->proxy.depth = pl.depth;
+    res->proxy.learning_rate = cfg->learning_rate;
+    res->proxy.threads = pl.threads;
+    res->proxy.rounds = fit.rounds;
+    res->proxy.trees = fit.trees;
+    res->proxy.retrained = fit.retrained;
+    res->proxy.stages = cfg->refine != SPEX_REFINE_NONE ? cfg->stages : 1;
+    res->proxy.holdout_rmse = fit.holdout_rmse;
+    res->proxy.holdout_r2 = fit.holdout_r2;
+    res->proxy.train_seconds = fit.train_seconds;
+    res->proxy.holdout_seconds = fit.holdout_seconds;
     res->n_features = cfg->n;
     res->max_order = pl.order;
     res->queries = (uint64_t)pl.m;

@@ -74,6 +74,20 @@ static void show_summary(const char *path, const spex_result *r, FILE *out)
         fprintf(out, "faithfulness  R^2 = %.6f\n", r->faithfulness_r2);
     fprintf(out, "created       %s (%d rank%s, %.3g s)\n", r->created, r->ranks,
             r->ranks == 1 ? "" : "s", r->wall_seconds);
+    const spex_proxy_diag *p = &r->proxy;
+    if (!p->present)
+        return;
+    fprintf(out, "proxy         %llu training + %llu held-out samples, depth %d, learning rate "
+                 "%g, %d thread%s\n",
+            (unsigned long long)p->train_samples, (unsigned long long)p->holdout_samples,
+            p->depth, p->learning_rate, p->threads, p->threads == 1 ? "" : "s");
+    fprintf(out, "              %d trees of %d rounds%s%s; held-out RMSE %.4g, R^2 %.4f; "
+                 "trained in %.3g s (hold-out %.3g s)\n",
+            p->trees, p->rounds, p->retrained ? ", retrained on all samples" : "",
+            p->stages > 1 ? ", all stages" : "",
+            p->holdout_rmse, p->holdout_r2, p->train_seconds, p->holdout_seconds);
+    fprintf(out, "              %llu terms extracted, %llu kept\n",
+            (unsigned long long)p->terms_extracted, (unsigned long long)p->terms_kept);
 }
 
 /* Loads the output named by index into list (ranked): a spectrum group, or

@@ -292,6 +292,77 @@ static void test_trained_ensembles_match_brute_force(void)
     }
 }
 
+/* The held-out RMSE that early stopping uses (one new tree per round, walked
+ * on the packed masks) against XGBoost's own predictions: the kept model's
+ * RMSE is XGBoost's, and no shorter prefix of it is better. */
+static void test_holdout_rmse_matches_xgboost(void)
+{
+    int n = 10;
+    size_t m = 600, h = 150, ntrain = m - h;
+    uint64_t *masks = malloc(m * sizeof *masks);
+    double *y = malloc(m * sizeof *y);
+    float *X = malloc(h * (size_t)n * sizeof *X);
+    random_data(n, m, masks, y);
+    for (size_t i = 0; i < h; i++)
+        for (int j = 0; j < n; j++)
+            X[i * (size_t)n + (size_t)j] = (float)((masks[ntrain + i] >> j) & 1);
+    char values[256], conf[256];
+    snprintf(values, sizeof values,
+             "{\"data\": [%llu, true], \"shape\": [%zu, %d], \"typestr\": \"<f4\", "
+             "\"version\": 3}",
+             (unsigned long long)(uintptr_t)X, h, n);
+    for (int stop = 3; stop <= 60; stop += 57) {
+        spex_proxy_params p = {3, 60, stop, 1, 0, 0.3, 11};
+        char *json = NULL;
+        size_t len = 0;
+        spex_proxy_fit fit;
+        spex_error err;
+        spex_error_clear(&err);
+        CU_ASSERT_FATAL(spex_proxy_train(n, m, h, 1, masks, y, &p, &json, &len, &fit, &err) ==
+                        SPEX_OK);
+        CU_ASSERT(fit.trees <= fit.rounds && fit.holdout_seconds >= 0 && !fit.retrained);
+        CU_ASSERT(fit.rounds == 60 || fit.rounds == fit.trees + stop);
+        BoosterHandle b;
+        CU_ASSERT_FATAL(XGBoosterCreate(NULL, 0, &b) == 0);
+        CU_ASSERT_FATAL(XGBoosterLoadModelFromBuffer(b, json, len) == 0);
+        double kept = NAN, best_prefix = INFINITY;
+        for (int r = 1; r <= fit.trees; r++) {
+            snprintf(conf, sizeof conf,
+                     "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, "
+                     "\"iteration_end\": %d, \"strict_shape\": false, \"cache_id\": 0, "
+                     "\"missing\": 0.0}",
+                     r);
+            bst_ulong const *shape;
+            bst_ulong dim;
+            const float *pred;
+            CU_ASSERT_FATAL(XGBoosterPredictFromDense(b, values, conf, NULL, &shape, &dim, &pred) ==
+                            0);
+            double ss = 0;
+            for (size_t i = 0; i < h; i++)
+                ss += ((double)pred[i] - y[ntrain + i]) * ((double)pred[i] - y[ntrain + i]);
+            double rmse = sqrt(ss / (double)h);
+            if (r == fit.trees)
+                kept = rmse;
+            else
+                best_prefix = fmin(best_prefix, rmse);
+        }
+        /* float32 predictions: agreement to about 1e-6 of the RMSE */
+        CU_ASSERT(fabs(fit.holdout_rmse - kept) <= 1e-5 * kept);
+        CU_ASSERT(best_prefix >= kept * (1 - 1e-5));
+        double var = 0, mean = 0;
+        for (size_t i = 0; i < h; i++)
+            mean += y[ntrain + i] / (double)h;
+        for (size_t i = 0; i < h; i++)
+            var += (y[ntrain + i] - mean) * (y[ntrain + i] - mean) / (double)h;
+        CU_ASSERT(fabs(fit.holdout_r2 - (1 - kept * kept / var)) <= 1e-4);
+        XGBoosterFree(b);
+        free(json);
+    }
+    free(X);
+    free(masks);
+    free(y);
+}
+
 /* A model trained on dense 0/1 rows (zeros are values, not missing). */
 static void test_dense_trained_ensemble_matches_brute_force(void)
 {
@@ -543,6 +614,7 @@ static const test_case TESTS[] = {
     {"hand_model_zero_is_a_value", test_hand_model_zero_is_a_value},
     {"trained_ensembles_match_brute_force", test_trained_ensembles_match_brute_force},
     {"dense_trained_ensemble_matches_brute_force", test_dense_trained_ensemble_matches_brute_force},
+    {"holdout_rmse_matches_xgboost", test_holdout_rmse_matches_xgboost},
     {"extract_over_chunks_equals_tree_sum", test_extract_over_chunks_equals_tree_sum},
     {"select_by_count_and_energy", test_select_by_count_and_energy},
     {"refine_matches_dense_least_squares", test_refine_matches_dense_least_squares},

@@ -130,6 +130,7 @@ typedef struct spex_config {
     spex_baseline_queries baseline_queries; /* SPEX's design or uniform masks */
     int baseline_pairs;           /* faith-banzhaf: pairs of the top this many */
     double lime_width;            /* lime: kernel width */
+    int stages;                   /* proxies trained: 2+ = later ones on the refit's residual */
     /* [refine] */
     spex_refine_name refine;
     double ridge_lambda;          /* ridge penalty relative to the query count */

@@ -124,9 +124,14 @@ typedef struct spex_proxy_params {
 } spex_proxy_params;
 
 typedef struct spex_proxy_fit {
-    int rounds;           /* boosting rounds run */
+    int rounds;           /* boosting rounds run (the early-stopping pass) */
     int trees;            /* trees in the model (best held-out round + 1, or rounds) */
-    double holdout_rmse;  /* held-out RMSE of the kept model; NaN without holdout */
+    int retrained;        /* 1: the model was trained again on all rows for `trees` rounds */
+    double holdout_rmse;  /* held-out RMSE at the best round; NaN without holdout */
+    double holdout_r2;    /* 1 - MSE / variance of the held-out values there; NaN without */
+    double train_seconds; /* all of spex_proxy_train */
+    double boost_seconds; /* in XGBoosterUpdateOneIter, both passes */
+    double holdout_seconds; /* computing the held-out RMSE (all rounds) */
 } spex_proxy_fit;
 
 /* Local.  Trains the proxy on rows [0, rows - holdout) of masks (words

@@ -24,6 +24,24 @@ enum {
 /* Local.  "design", "evaluate", ... */
 const char *spex_stage_name(int stage);
 
+/* /proxy: how a ProxySPEX run's tree proxy was trained and read
+ * (doc/file-formats.md); present = 0 for other methods (no group). */
+typedef struct spex_proxy_diag {
+    int present;
+    uint64_t train_samples;   /* rows the early-stopping pass trained on */
+    uint64_t holdout_samples; /* rows held out for early stopping (0: none) */
+    int depth, threads, retrained, stages;
+    double learning_rate;
+    int rounds;               /* boosting rounds of the early-stopping pass */
+    int trees;                /* trees in the final model */
+    double holdout_rmse;      /* at the chosen round; NaN without holdout */
+    double holdout_r2;        /* 1 - MSE / variance of the held-out values; NaN without */
+    double train_seconds;     /* rank 0: building the matrices, boosting, hold-out RMSE */
+    double holdout_seconds;   /* of which: the held-out RMSE of every round */
+    uint64_t terms_extracted; /* non-constant terms of order <= max_order in the trees */
+    uint64_t terms_kept;      /* of them kept for the refit (top-k / energy) */
+} spex_proxy_diag;
+
 typedef struct spex_result {
     /* Root attributes. */
     char method[32];
@@ -64,6 +82,7 @@ typedef struct spex_result {
     uint64_t bins_unresolved;                    /* non-zero bins left after peeling */
     int64_t *peak_rss_kib;   /* peak resident memory of each rank (ranks values), or NULL;
                               * owned; written, not read back */
+    spex_proxy_diag proxy;
 } spex_result;
 
 /* Local.  Zeroes r (faithfulness NaN, no names, empty spectrum). */

@@ -32,6 +32,15 @@ assert (method.decode() if isinstance(method, bytes) else str(method)) == "proxy
 assert int(f.attrs["queries"]) == 1500, f.attrs["queries"]
 assert int(f.attrs["max_order"]) == 3 and max(f["fourier/order"][...]) <= 3
 assert r2 >= float(sys.argv[2]), r2
+# /proxy: the training record, consistent with the run and with itself
+p = f["proxy"].attrs
+assert int(p["train_samples"]) + int(p["holdout_samples"]) == 1500, dict(p)
+assert 1 <= int(p["trees"]) <= int(p["rounds"]) and int(p["depth"]) >= 1, dict(p)
+assert int(p["terms_kept"]) <= int(p["terms_extracted"]), dict(p)
+assert int(p["terms_kept"]) + 1 >= len(f["fourier/coef"]) - 1, dict(p)
+assert 0 <= float(p["holdout_seconds"]) <= float(p["train_seconds"]), dict(p)
+if int(p["holdout_samples"]) > 0:
+    assert p["holdout_rmse"] > 0 and p["holdout_r2"] <= 1, dict(p)
 print("%.4f %.4f %d/%d" % (r2, r2b, len(got & truth), len(truth)))
 PYEOF
 }
@@ -52,12 +61,32 @@ for k in 2 3; do
     done
 done
 
+# Without method.threads, rank 0 trains on the CPUs of the ranks on its node
+# (mpirun binds each rank to a core; the others wait while it trains).
+spexrun 2 run $P -o auto.h5 &&
+    $PY - "$(nproc)" <<'PYEOF' && pass "np=2: training threads = the node ranks' CPUs" ||
+import sys, h5py
+t = int(h5py.File("auto.h5", "r")["proxy"].attrs["threads"])
+assert t >= min(2, int(sys.argv[1])), t
+PYEOF
+    { fail "np=2 training threads"; grep proxyspex out.txt; }
+spexrun 1 run $P -o show.h5 && "$SPEX" show show.h5 >show.txt 2>&1 &&
+    grep -q "terms extracted" show.txt && grep -q "held-out RMSE" show.txt &&
+    pass "spex show prints the proxy's training" || { fail "spex show /proxy"; cat show.txt; }
+
 # Training threads do not change the model (XGBoost hist is deterministic
 # here, and early stopping sums the held-out errors itself).
 spexrun 1 run $P --set method.threads=2 -o t2.h5 &&
     "$H5DIFF" -p 1e-12 p1.h5 t2.h5 /fourier/coef /fourier/coef >diff.txt 2>&1 &&
     pass "1 vs 2 training threads: same /fourier" ||
     { fail "threads change /fourier"; head diff.txt; }
+
+# One stage (the paper's method: no residual proxy) works too and says so.
+spexrun 2 run $P --set method.stages=1 -o s1.h5 && r=$(check s1.h5 0.9) &&
+    $PY -c "import h5py; assert int(h5py.File('s1.h5', 'r')['proxy'].attrs['stages']) == 1" &&
+    $PY -c "import h5py; assert int(h5py.File('p1.h5', 'r')['proxy'].attrs['stages']) == 2" &&
+    pass "method.stages = 1 and 2 (R^2, before refit, found: $r)" ||
+    { fail "method.stages"; tail out.txt; }
 
 # Refinement modes: none keeps the proxy's own coefficients (and is worse
 # here), ridge stays close to ols.
