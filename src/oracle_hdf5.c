@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "spex/assess.h"
+#include "spex/h5util.h"
 #include "spex/mask.h"
 #include "spex/oracle.h"
 #include "spex/plan.h"
@@ -82,17 +83,15 @@ static spex_status hdf5_eval(spex_oracle *o, size_t count, const uint64_t *masks
                               s->path, (unsigned long long)row,
                               (unsigned long long)(row + count - 1), PART_NAME[part],
                               (unsigned long long)s->rows[part]);
-    H5E_auto2_t func;
-    void *data;
-    H5Eget_auto2(H5E_DEFAULT, &func, &data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    spex_h5_quiet quiet;
+    spex_h5_quiet_begin(&quiet);
     if (read_rows(s->values[part], H5T_NATIVE_DOUBLE, row, count, 0, values) < 0) {
         st = spex_error_set(err, SPEX_EIO, "%s: cannot read /%s/values[%llu..%llu]", s->path,
                             PART_NAME[part], (unsigned long long)row,
                             (unsigned long long)(row + count - 1));
     }
     H5Eclear2(H5E_DEFAULT);
-    H5Eset_auto2(H5E_DEFAULT, func, data);
+    spex_h5_quiet_end(&quiet);
     return st;
 }
 
@@ -156,13 +155,11 @@ spex_status spex_oracle_hdf5_create(MPI_Comm comm, const spex_config *cfg, spex_
     snprintf(s->path, sizeof s->path, "%s", cfg->values);
     s->rows[PART_QUERIES] = plan.queries;
     s->rows[PART_TEST] = plan.test_masks;
-    H5E_auto2_t func;
-    void *data;
-    H5Eget_auto2(H5E_DEFAULT, &func, &data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    spex_h5_quiet quiet;
+    spex_h5_quiet_begin(&quiet);
     st = hdf5_open(s, err);
     H5Eclear2(H5E_DEFAULT);
-    H5Eset_auto2(H5E_DEFAULT, func, data);
+    spex_h5_quiet_end(&quiet);
 out:
     if (spex_error_agree(comm, err) != SPEX_OK) {
         if (o != NULL)

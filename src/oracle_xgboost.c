@@ -55,6 +55,7 @@
 #include <hdf5.h>
 #include <xgboost/c_api.h>
 
+#include "spex/h5util.h"
 #include "spex/mask.h"
 #include "spex/oracle.h"
 
@@ -318,11 +319,9 @@ static spex_status h5_table_read(const char *path, const char *key, const char *
                                  const char *label, xgb_table *t, spex_error *err)
 {
     spex_status st = SPEX_OK;
-    H5E_auto2_t func;
-    void *data;
     hsize_t dims[2] = {0, 0}, ldim = 0;
-    H5Eget_auto2(H5E_DEFAULT, &func, &data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    spex_h5_quiet quiet;
+    spex_h5_quiet_begin(&quiet);
     hid_t fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (fid < 0) {
         st = spex_error_set(err, SPEX_EINPUT, "%s = '%s': cannot open as HDF5", key, path);
@@ -356,7 +355,7 @@ static spex_status h5_table_read(const char *path, const char *key, const char *
 out:
     if (fid >= 0)
         H5Fclose(fid);
-    H5Eset_auto2(H5E_DEFAULT, func, data);
+    spex_h5_quiet_end(&quiet);
     return st;
 }
 
