@@ -19,9 +19,15 @@ else
     fail "spex run for the small result"; sed 's/^/  | /' out.txt | tail -5; finish; exit 1
 fi
 
-# is_png FILE: non-empty and starts with \x89PNG\r\n\x1a\n.
+# is_png FILE: at least 1 kB, starts with \x89PNG\r\n\x1a\n and an IHDR
+# chunk, and the image (IHDR width, height: big-endian at bytes 16 and 20)
+# is between 200 and 10000 pixels each way.
 is_png() {
-    [ -s "$1" ] && [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]
+    [ -s "$1" ] && [ "$(wc -c <"$1")" -ge 1024 ] &&
+        [ "$(head -c 16 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a0000000d49484452 ] &&
+        w=$(od -An -j16 -N4 -tu1 "$1" | awk '{print $1*16777216 + $2*65536 + $3*256 + $4}') &&
+        h=$(od -An -j20 -N4 -tu1 "$1" | awk '{print $1*16777216 + $2*65536 + $3*256 + $4}') &&
+        [ "$w" -ge 200 ] && [ "$w" -le 10000 ] && [ "$h" -ge 200 ] && [ "$h" -le 10000 ]
 }
 is_svg() {
     [ -s "$1" ] && grep -q '<svg' "$1"
@@ -31,7 +37,7 @@ expect_figures() {
     label=$1 prefix=$2; shift 2
     for kind in "$@"; do
         if is_png "$prefix-$kind.png" && is_svg "$prefix-$kind.svg"; then
-            pass "$label: $prefix-$kind.png ($(wc -c <"$prefix-$kind.png") bytes) and .svg"
+            pass "$label: $prefix-$kind.png (${w}x$h, $(wc -c <"$prefix-$kind.png") bytes) and .svg"
         else
             fail "$label: $prefix-$kind.png/.svg missing or not PNG/SVG"
         fi
