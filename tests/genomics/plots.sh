@@ -89,18 +89,52 @@ else
     fail "tools/plot --truth"; sed 's/^/  | /' plot.txt | tail -5
 fi
 
-# Positions carried by the result file itself (the proposed /features/position).
-cp small.h5 withpos.h5
-"$PY" -c "
+# Positions carried by the result file itself: spex writes /features/position
+# and /features/chromosome from features.positions (the same study as
+# small.h5, so the same terms), and the Manhattan plot needs no other input.
+if spexrun 2 run --set features.n=50 --set features.names=names.txt --set oracle.terms=20 \
+        --set oracle.max_order=3 --set method.max_order=3 --set method.b=6 \
+        --set features.positions=pos-named.txt -q -o withpos.h5 &&
+   "$PY" - <<'PYEOF' >pos.out 2>&1; then
 import h5py, numpy as np
-with h5py.File('withpos.h5', 'r+') as f:
-    f['features/position'] = np.arange(50, dtype=np.int64) * 20000
-"
+want = [l.split() for l in open("pos-named.txt") if not l.startswith("#")]
+with h5py.File("withpos.h5", "r") as f, h5py.File("small.h5", "r") as g:
+    pos, chrom = f["features/position"], f["features/chromosome"]
+    assert pos.dtype == np.int64 and pos.shape == (50,), (pos.dtype, pos.shape)
+    assert list(pos[:]) == [int(w[2]) for w in want], "positions differ from the file"
+    assert list(chrom.asstr()[:]) == [w[1] for w in want], "chromosomes differ from the file"
+    assert list(f["features/name"].asstr()[:]) == [w[0] for w in want], "names differ"
+    assert np.array_equal(f["fourier/coef"][:], g["fourier/coef"][:]), "terms changed"
+print("ok")
+PYEOF
+    pass "features.positions: /features/position and /features/chromosome equal the file"
+else
+    fail "features.positions into the result"; sed 's/^/  | /' out.txt pos.out | tail -5
+fi
 if $PLOT withpos.h5 -o withpos/small >plot.txt 2>&1; then
     expect_figures "/features/position in the result" withpos/small manhattan
 else
     fail "tools/plot with /features/position"; sed 's/^/  | /' plot.txt | tail -5
 fi
+# Positions alone also name the features; a name that disagrees with
+# features.names, a bad position and a short file are one-line errors.
+if spexrun 1 run --set features.n=50 --set oracle.terms=20 --set method.b=6 \
+        --set features.positions=pos-named.txt -q -o posonly.h5 &&
+   [ "$("$PY" -c "import h5py; print(h5py.File('posonly.h5','r')['features/name'].asstr()[49])")" = rs1049 ]; then
+    pass "features.positions without features.names names the features"
+else
+    fail "features.positions without names"; sed 's/^/  | /' out.txt | tail -5
+fi
+sed 's/^rs1007 /rs9999 /' pos-named.txt > pos-badname.txt
+sed 's/^rs1003 1 15000$/rs1003 1 15e3/' pos-named.txt > pos-badnum.txt
+head -30 pos-named.txt > pos-short.txt
+expect_fail 2 2 "pos-badname.txt:9: name 'rs9999', but the names file calls feature 7 'rs1007'" \
+    run --set features.n=50 --set features.names=names.txt --set method.b=6 \
+    --set features.positions=pos-badname.txt -o result.h5
+expect_fail 2 2 "pos-badnum.txt:5: position '15e3' is not an integer" \
+    run --set features.n=50 --set method.b=6 --set features.positions=pos-badnum.txt -o result.h5
+expect_fail 2 2 "pos-short.txt: has 29 positions, features.n is 50" \
+    run --set features.n=50 --set method.b=6 --set features.positions=pos-short.txt -o result.h5
 
 # Errors: not a result file (2), unknown index (1), wrong positions count (2).
 expect_code() {
