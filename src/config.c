@@ -126,6 +126,9 @@ static const key_def KEYS[] = {
      "number of features (the BCH delays support up to 2^21 - 1)"},
     {"features", "names", KEY_PATH, FIELD(names), "", NO_RANGE, NULL,
      "file with one feature name per line; empty: features are numbered 0..n-1"},
+    {"features", "positions", KEY_PATH, FIELD(positions), "", NO_RANGE, NULL,
+     "file of 'NAME CHROMOSOME POSITION' lines, one per feature (genomic positions "
+     "for /features/position); empty: none"},
 
     {"oracle", "kind", KEY_ENUM, FIELD(oracle_kind), NULL, NO_RANGE, ORACLE_KINDS,
      "value function; sparse: a known sparse spectrum (from a file or generated)"},

@@ -58,6 +58,9 @@ typedef struct h5w_slice {
     uint64_t name_lo, name_hi;
     char *names;          /* (name_hi - name_lo) x name_len, NUL-padded */
     size_t name_len;      /* bytes per name, NUL included */
+    uint64_t pos_lo, pos_hi;
+    char *chroms;         /* (pos_hi - pos_lo) x chrom_len, NUL-padded */
+    size_t chrom_len;     /* bytes per chromosome, NUL included */
     uint64_t stage_lo, stage_hi;
 } h5w_slice;
 
@@ -67,6 +70,37 @@ static void h5w_slice_free(h5w_slice *s)
     free(s->features);
     free(s->coef);
     free(s->names);
+    free(s->chroms);
+}
+
+/* Local.  Packs this rank's rows of /features/chromosome (the width from
+ * all of them, so that the type is the same on every rank); nothing when
+ * r has no positions. */
+static spex_status h5w_slice_pack_positions(const spex_result *r, int rank, int size,
+                                            h5w_slice *s, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    if (r->positions == NULL)
+        return SPEX_OK;
+    if (r->chromosomes == NULL)
+        return spex_error_set(err, SPEX_EINTERNAL, "result has positions but no chromosomes");
+    size_t longest = 1;
+    for (int i = 0; i < r->n_features; i++) {
+        if (r->chromosomes[i] == NULL)
+            return spex_error_set(err, SPEX_EINTERNAL, "result chromosome %d is NULL", i);
+        size_t len = strlen(r->chromosomes[i]);
+        longest = len > longest ? len : longest;
+    }
+    s->chrom_len = longest + 1;
+    spex_h5_block_range((uint64_t)r->n_features, rank, size, &s->pos_lo, &s->pos_hi);
+    size_t nrows = (size_t)(s->pos_hi - s->pos_lo);
+    s->chroms = calloc((nrows ? nrows : 1) * s->chrom_len, 1);
+    SPEX_ALLOC_CHECK(s->chroms, err, "the feature chromosomes");
+    for (size_t i = 0; i < nrows; i++)
+        memcpy(s->chroms + i * s->chrom_len, r->chromosomes[s->pos_lo + i],
+               strlen(r->chromosomes[s->pos_lo + i]));
+out:
+    return st;
 }
 
 /* Local.  Checks this rank's rows of r (a bad term is a bug of the caller:
@@ -108,6 +142,7 @@ static spex_status h5w_slice_pack(const spex_result *r, int rank, int size, hsiz
 
     spex_h5_block_range(SPEX_STAGE_COUNT, rank, size, &s->stage_lo, &s->stage_hi);
 
+    SPEX_CHECK(h5w_slice_pack_positions(r, rank, size, s, err));
     if (r->names == NULL)
         goto out;
     /* Every rank computes the width from all names, so the dataset type is
@@ -137,6 +172,7 @@ out:
 typedef struct h5w_layout {
     hid_t g_study, g_fourier, g_features, g_diag, g_proxy;
     hid_t d_config, d_order, d_features, d_coef, d_names, d_seconds;
+    hid_t d_chroms, d_pos;
 } h5w_layout;
 
 static void h5w_layout_close(h5w_layout *l)
@@ -146,6 +182,8 @@ static void h5w_layout_close(h5w_layout *l)
     spex_h5_close_id(&l->d_features);
     spex_h5_close_id(&l->d_coef);
     spex_h5_close_id(&l->d_names);
+    spex_h5_close_id(&l->d_chroms);
+    spex_h5_close_id(&l->d_pos);
     spex_h5_close_id(&l->d_seconds);
     spex_h5_close_id(&l->g_study);
     spex_h5_close_id(&l->g_fourier);
@@ -223,11 +261,18 @@ static void h5w_layout_create(spex_h5w *w, hid_t fid, const spex_result *r, hsiz
     l->d_features = spex_h5w_dataset(w, fid, "/fourier/features", H5T_STD_I32LE, 2, dims2);
     l->d_coef = spex_h5w_dataset(w, fid, "/fourier/coef", H5T_IEEE_F64LE, 1, &k);
 
-    if (r->names != NULL) {
+    if (r->names != NULL || r->positions != NULL)
         l->g_features = spex_h5w_group(w, fid, "/features");
+    if (r->names != NULL) {
         hid_t t = spex_h5_string_type(s->name_len, H5T_CSET_UTF8);
         l->d_names = spex_h5w_dataset(w, fid, "/features/name", t, 1, &nnames);
         spex_h5_close_id(&t);
+    }
+    if (r->positions != NULL) {
+        hid_t t = spex_h5_string_type(s->chrom_len, H5T_CSET_UTF8);
+        l->d_chroms = spex_h5w_dataset(w, fid, "/features/chromosome", t, 1, &nnames);
+        spex_h5_close_id(&t);
+        l->d_pos = spex_h5w_dataset(w, fid, "/features/position", H5T_STD_I64LE, 1, &nnames);
     }
 
     l->g_diag = spex_h5w_group(w, fid, "/diagnostics");
@@ -278,6 +323,14 @@ static void h5w_layout_fill(spex_h5w *w, const spex_result *r, hsize_t width, co
         hid_t t = spex_h5_string_type(s->name_len, H5T_CSET_UTF8);
         spex_h5w_rows(w, l->d_names, "/features/name", t, 0, s->name_lo, s->name_hi, s->names);
         spex_h5_close_id(&t);
+    }
+    if (r->positions != NULL) {
+        hid_t t = spex_h5_string_type(s->chrom_len, H5T_CSET_UTF8);
+        spex_h5w_rows(w, l->d_chroms, "/features/chromosome", t, 0, s->pos_lo, s->pos_hi,
+                      s->chroms);
+        spex_h5_close_id(&t);
+        spex_h5w_rows(w, l->d_pos, "/features/position", H5T_NATIVE_INT64, 0, s->pos_lo,
+                      s->pos_hi, r->positions + s->pos_lo);
     }
     spex_h5w_rows(w, l->d_seconds, "/diagnostics/stage_seconds", H5T_NATIVE_DOUBLE, 0,
                   s->stage_lo, s->stage_hi, r->stage_seconds + s->stage_lo);
@@ -364,7 +417,7 @@ spex_status spex_h5_write_result(MPI_Comm comm, const char *path, const spex_res
     spex_status st = SPEX_OK;
     char tmp[SPEX_PATH_MAX + 32] = "";
     h5w_slice s;
-    h5w_layout l = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+    h5w_layout l = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
     spex_h5_quiet quiet;
     spex_h5w w;
 

@@ -303,6 +303,13 @@ static int cmd_run(MPI_Comm comm, int argc, char **argv, spex_error *err)
         res.n_features = cfg.n; /* so that spex_result_free frees every name */
         SPEX_CHECK(spex_error_agree(comm, err));
     }
+    if (cfg.positions[0]) {
+        /* Names from this file when the study gave no names file. */
+        spex_positions_read(cfg.positions, cfg.n, res.names, res.names ? NULL : &res.names,
+                            &res.chromosomes, &res.positions, err);
+        res.n_features = cfg.n;
+        SPEX_CHECK(spex_error_agree(comm, err));
+    }
     spex_signal_install();
     SPEX_CHECK(spex_run_study(comm, &cfg, o, &log, &res, err));
     res.config = spex_config_dump(&cfg);

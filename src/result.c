@@ -5,7 +5,8 @@
  * section 7, doc/file-formats.md).  This file only initializes and frees it,
  * names the pipeline stages, and reads the names file of [features] names:
  * one name per line, exactly features.n lines, so that line i + 1 names
- * feature i.
+ * feature i; and the positions file of [features] positions (NAME
+ * CHROMOSOME POSITION lines, in the same order).
  */
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 /* getline */
@@ -43,6 +44,8 @@ void spex_result_init(spex_result *r)
     r->r2_peeled = NAN;
     r->config = NULL;
     r->names = NULL;
+    r->chromosomes = NULL;
+    r->positions = NULL;
     spex_spectrum_init(&r->fourier);
     spex_spectrum_init(&r->mobius);
     for (int i = 0; i < SPEX_INDEX_KIND_COUNT; i++)
@@ -54,6 +57,8 @@ void spex_result_free(spex_result *r)
     free(r->config);
     spex_spectrum_free(&r->fourier);
     spex_names_free(r->names, r->n_features);
+    spex_names_free(r->chromosomes, r->n_features);
+    free(r->positions);
     free(r->peak_rss_kib);
     spex_spectrum_free(&r->mobius);
     free(r->shapley);
@@ -204,6 +209,138 @@ spex_status spex_names_read(const char *path, int n, char ***names, spex_error *
     v = NULL;
 out:
     spex_names_free(v, n);
+    free(line);
+    fclose(f);
+    return st;
+}
+
+/* Splits s at spaces and tabs into at most max fields; returns how many
+ * there were (max + 1 when there were more). */
+static int split_fields(char *s, char **field, int max)
+{
+    int k = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(s, " \t", &save); tok != NULL; tok = strtok_r(NULL, " \t", &save)) {
+        if (k == max)
+            return max + 1;
+        field[k++] = tok;
+    }
+    return k;
+}
+
+static char *dup_field(const char *s)
+{
+    size_t len = strlen(s) + 1;
+    char *d = malloc(len);
+    if (d != NULL)
+        memcpy(d, s, len);
+    return d;
+}
+
+spex_status spex_positions_read(const char *path, int n, char *const *names, char ***names_out,
+                                char ***chromosomes, int64_t **positions, spex_error *err)
+{
+    spex_status st = SPEX_OK;
+    char **nm = NULL, **chr = NULL;
+    int64_t *pos = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    long count = 0, lineno = 0;
+    *chromosomes = NULL;
+    *positions = NULL;
+    if (names_out != NULL)
+        *names_out = NULL;
+
+    if (n < 0)
+        return spex_error_set(err, SPEX_EINTERNAL, "spex_positions_read: n = %d", n);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return spex_error_set(err, SPEX_EIO, "cannot open '%s': %s", path, strerror(errno));
+    chr = calloc((size_t)n + 1, sizeof *chr);
+    pos = calloc((size_t)n + 1, sizeof *pos);
+    SPEX_ALLOC_CHECK(chr, err, "the feature chromosomes");
+    SPEX_ALLOC_CHECK(pos, err, "the feature positions");
+    if (names == NULL && names_out != NULL) {
+        nm = calloc((size_t)n + 1, sizeof *nm);
+        SPEX_ALLOC_CHECK(nm, err, "the feature names");
+    }
+
+    ssize_t got;
+    while ((got = getline(&line, &cap, f)) != -1) {
+        lineno++;
+        size_t len = (size_t)got;
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = '\0';
+        if (len > 0 && line[len - 1] == '\r')
+            line[--len] = '\0';
+        if (strlen(line) != len) {
+            st = spex_error_set(err, SPEX_EINPUT, "%s:%ld: contains a NUL byte", path, lineno);
+            goto out;
+        }
+        char *text = trim(line, &len);
+        if (len == 0 || text[0] == '#')
+            continue;
+        char *field[3];
+        if (split_fields(text, field, 3) != 3) {
+            st = spex_error_set(err, SPEX_EINPUT,
+                                "%s:%ld: expected three fields, NAME CHROMOSOME POSITION", path,
+                                lineno);
+            goto out;
+        }
+        if (strlen(field[0]) > NAME_MAX_BYTES || strlen(field[1]) > NAME_MAX_BYTES) {
+            st = spex_error_set(err, SPEX_EINPUT, "%s:%ld: a name or chromosome is longer "
+                                "than %d bytes", path, lineno, NAME_MAX_BYTES);
+            goto out;
+        }
+        char *end;
+        errno = 0;
+        long long p = strtoll(field[2], &end, 10);
+        if (*end != '\0' || errno != 0 || p < 0 || p > (1LL << 62)) {
+            st = spex_error_set(err, SPEX_EINPUT,
+                                "%s:%ld: position '%s' is not an integer in 0..2^62", path,
+                                lineno, field[2]);
+            goto out;
+        }
+        if (count < n) {
+            if (names != NULL && strcmp(names[count], field[0]) != 0) {
+                st = spex_error_set(err, SPEX_EINPUT,
+                                    "%s:%ld: name '%s', but the names file calls feature %ld '%s'",
+                                    path, lineno, field[0], count, names[count]);
+                goto out;
+            }
+            chr[count] = dup_field(field[1]);
+            SPEX_ALLOC_CHECK(chr[count], err, "a chromosome");
+            pos[count] = (int64_t)p;
+            if (nm != NULL) {
+                nm[count] = dup_field(field[0]);
+                SPEX_ALLOC_CHECK(nm[count], err, "a feature name");
+            }
+        }
+        count++;
+    }
+    if (ferror(f)) {
+        st = spex_error_set(err, SPEX_EIO, "cannot read '%s': %s", path, strerror(errno));
+        goto out;
+    }
+    if (count != n) {
+        st = spex_error_set(err, SPEX_EINPUT, "%s: has %ld position%s, features.n is %d", path,
+                            count, count == 1 ? "" : "s", n);
+        goto out;
+    }
+    if (nm != NULL)
+        SPEX_CHECK(names_check_repeats(path, nm, n, err));
+    *chromosomes = chr;
+    *positions = pos;
+    chr = NULL;
+    pos = NULL;
+    if (nm != NULL) {
+        *names_out = nm;
+        nm = NULL;
+    }
+out:
+    spex_names_free(nm, n);
+    spex_names_free(chr, n);
+    free(pos);
     free(line);
     fclose(f);
     return st;

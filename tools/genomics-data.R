@@ -123,5 +123,10 @@ invisible(capture.output(write.plink(file.path(out, "forex"), snp.major = TRUE, 
             allele.1 = as.character(snp.support$A1), allele.2 = as.character(snp.support$A2))))
 
 writeLines(colnames(snps), file.path(out, "names.txt"))
+# features.positions: NAME CHROMOSOME POSITION, one line per SNP in column order.
+writeLines(c("# name chromosome position",
+             sprintf("%s %s %d", colnames(snps), as.character(snp.support$chromosome),
+                     as.integer(snp.support$position))),
+           file.path(out, "positions.txt"))
 cat(sprintf("genomics-data.R: %d subjects (%d cases) x %d SNPs, %.2f%% calls missing -> %s\n",
             nsub, sum(subject.support$cc), nsnp, 100 * mean(code == 0L), out))

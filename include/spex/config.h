@@ -66,6 +66,7 @@ typedef struct spex_config {
     /* [features] */
     int n;                        /* 1 .. 2^21 - 1 */
     char names[SPEX_PATH_MAX];    /* file, one feature name per line; "" none */
+    char positions[SPEX_PATH_MAX]; /* file, NAME CHROMOSOME POSITION lines; "" none */
     /* [oracle] */
     spex_oracle_kind oracle_kind;
     char spectrum[SPEX_PATH_MAX]; /* sparse: spectrum file; "" = generate */

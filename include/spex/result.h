@@ -74,6 +74,10 @@ typedef struct spex_result {
     spex_spectrum index[SPEX_INDEX_KIND_COUNT];
     /* /features/name, or NULL. n_features strings; owned. */
     char **names;
+    /* /features/chromosome and /features/position, or NULL (both or
+     * neither). n_features strings and values; owned. */
+    char **chromosomes;
+    int64_t *positions;
     /* /diagnostics */
     double stage_seconds[SPEX_STAGE_COUNT];
     int peel_rounds;
@@ -97,5 +101,15 @@ void spex_result_free(spex_result *r);
  * free with spex_names_free. */
 spex_status spex_names_read(const char *path, int n, char ***names, spex_error *err);
 void spex_names_free(char **names, int n);
+
+/* Local.  Reads a positions file: after '#' comment lines, exactly n lines
+ * of three fields separated by spaces or tabs, NAME CHROMOSOME POSITION
+ * (line j names feature j; POSITION an integer in 0..2^62).  When names is
+ * not NULL, NAME must equal names[j]; when it is NULL and names_out is not,
+ * *names_out receives the names (checked like a names file).  Errors name
+ * file:line (SPEX_EINPUT).  *chromosomes (n strings) and *positions are new
+ * memory: free with spex_names_free and free. */
+spex_status spex_positions_read(const char *path, int n, char *const *names, char ***names_out,
+                                char ***chromosomes, int64_t **positions, spex_error *err);
 
 #endif

@@ -28,6 +28,8 @@ m <- which(is.na(as(snps.10[, 1:50], 'numeric')), arr.ind = TRUE)[1, ]
 cat('missing', m[1], m[2], '\n')
 cat('names', colnames(snps.10)[c($COLS)], '\n')
 cat('pos', snp.support\$position[c($COLS)], '\n')
+cat(sprintf('posline %s %s %d\n', colnames(snps.10)[c($COLS)],
+            as.character(snp.support\$chromosome[c($COLS)]), snp.support\$position[c($COLS)]), sep = '')
 cat('cc', subject.support\$cc[c($ROWS)], '\n')
 p <- read.plink('data/forex')
 cat('plink', identical(p\$genotypes@.Data, snps.10@.Data),
@@ -81,5 +83,13 @@ if [ "$(wc -l <data/names.txt)" -eq 28501 ] && [ "$(sed -n 28501p data/names.txt
     pass "names.txt has 28501 rs ids, the last rs12218790"
 else
     fail "names.txt: $(wc -l <data/names.txt) lines"
+fi
+# positions.txt (features.positions): line j + 2 is SNP j as R has it.
+want=$(grep '^posline ' r.txt | cut -d' ' -f2-)
+got=$(for c in $(echo "$COLS" | tr ',' ' '); do sed -n "$((c + 1))p" data/positions.txt; done)
+if [ "$(grep -vc '^#' data/positions.txt)" -eq 28501 ] && [ -n "$want" ] && [ "$got" = "$want" ]; then
+    pass "positions.txt: 28501 'NAME CHROMOSOME POSITION' lines, those checked equal R's"
+else
+    fail "positions.txt: want '$want', got '$got'"
 fi
 finish

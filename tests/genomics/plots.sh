@@ -19,9 +19,15 @@ else
     fail "spex run for the small result"; sed 's/^/  | /' out.txt | tail -5; finish; exit 1
 fi
 
-# is_png FILE: non-empty and starts with \x89PNG\r\n\x1a\n.
+# is_png FILE: at least 1 kB, starts with \x89PNG\r\n\x1a\n and an IHDR
+# chunk, and the image (IHDR width, height: big-endian at bytes 16 and 20)
+# is between 200 and 10000 pixels each way.
 is_png() {
-    [ -s "$1" ] && [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]
+    [ -s "$1" ] && [ "$(wc -c <"$1")" -ge 1024 ] &&
+        [ "$(head -c 16 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a0000000d49484452 ] &&
+        w=$(od -An -j16 -N4 -tu1 "$1" | awk '{print $1*16777216 + $2*65536 + $3*256 + $4}') &&
+        h=$(od -An -j20 -N4 -tu1 "$1" | awk '{print $1*16777216 + $2*65536 + $3*256 + $4}') &&
+        [ "$w" -ge 200 ] && [ "$w" -le 10000 ] && [ "$h" -ge 200 ] && [ "$h" -le 10000 ]
 }
 is_svg() {
     [ -s "$1" ] && grep -q '<svg' "$1"
@@ -31,7 +37,7 @@ expect_figures() {
     label=$1 prefix=$2; shift 2
     for kind in "$@"; do
         if is_png "$prefix-$kind.png" && is_svg "$prefix-$kind.svg"; then
-            pass "$label: $prefix-$kind.png ($(wc -c <"$prefix-$kind.png") bytes) and .svg"
+            pass "$label: $prefix-$kind.png (${w}x$h, $(wc -c <"$prefix-$kind.png") bytes) and .svg"
         else
             fail "$label: $prefix-$kind.png/.svg missing or not PNG/SVG"
         fi
@@ -83,18 +89,52 @@ else
     fail "tools/plot --truth"; sed 's/^/  | /' plot.txt | tail -5
 fi
 
-# Positions carried by the result file itself (the proposed /features/position).
-cp small.h5 withpos.h5
-"$PY" -c "
+# Positions carried by the result file itself: spex writes /features/position
+# and /features/chromosome from features.positions (the same study as
+# small.h5, so the same terms), and the Manhattan plot needs no other input.
+if spexrun 2 run --set features.n=50 --set features.names=names.txt --set oracle.terms=20 \
+        --set oracle.max_order=3 --set method.max_order=3 --set method.b=6 \
+        --set features.positions=pos-named.txt -q -o withpos.h5 &&
+   "$PY" - <<'PYEOF' >pos.out 2>&1; then
 import h5py, numpy as np
-with h5py.File('withpos.h5', 'r+') as f:
-    f['features/position'] = np.arange(50, dtype=np.int64) * 20000
-"
+want = [l.split() for l in open("pos-named.txt") if not l.startswith("#")]
+with h5py.File("withpos.h5", "r") as f, h5py.File("small.h5", "r") as g:
+    pos, chrom = f["features/position"], f["features/chromosome"]
+    assert pos.dtype == np.int64 and pos.shape == (50,), (pos.dtype, pos.shape)
+    assert list(pos[:]) == [int(w[2]) for w in want], "positions differ from the file"
+    assert list(chrom.asstr()[:]) == [w[1] for w in want], "chromosomes differ from the file"
+    assert list(f["features/name"].asstr()[:]) == [w[0] for w in want], "names differ"
+    assert np.array_equal(f["fourier/coef"][:], g["fourier/coef"][:]), "terms changed"
+print("ok")
+PYEOF
+    pass "features.positions: /features/position and /features/chromosome equal the file"
+else
+    fail "features.positions into the result"; sed 's/^/  | /' out.txt pos.out | tail -5
+fi
 if $PLOT withpos.h5 -o withpos/small >plot.txt 2>&1; then
     expect_figures "/features/position in the result" withpos/small manhattan
 else
     fail "tools/plot with /features/position"; sed 's/^/  | /' plot.txt | tail -5
 fi
+# Positions alone also name the features; a name that disagrees with
+# features.names, a bad position and a short file are one-line errors.
+if spexrun 1 run --set features.n=50 --set oracle.terms=20 --set method.b=6 \
+        --set features.positions=pos-named.txt -q -o posonly.h5 &&
+   [ "$("$PY" -c "import h5py; print(h5py.File('posonly.h5','r')['features/name'].asstr()[49])")" = rs1049 ]; then
+    pass "features.positions without features.names names the features"
+else
+    fail "features.positions without names"; sed 's/^/  | /' out.txt | tail -5
+fi
+sed 's/^rs1007 /rs9999 /' pos-named.txt > pos-badname.txt
+sed 's/^rs1003 1 15000$/rs1003 1 15e3/' pos-named.txt > pos-badnum.txt
+head -30 pos-named.txt > pos-short.txt
+expect_fail 2 2 "pos-badname.txt:9: name 'rs9999', but the names file calls feature 7 'rs1007'" \
+    run --set features.n=50 --set features.names=names.txt --set method.b=6 \
+    --set features.positions=pos-badname.txt -o result.h5
+expect_fail 2 2 "pos-badnum.txt:5: position '15e3' is not an integer" \
+    run --set features.n=50 --set method.b=6 --set features.positions=pos-badnum.txt -o result.h5
+expect_fail 2 2 "pos-short.txt: has 29 positions, features.n is 50" \
+    run --set features.n=50 --set method.b=6 --set features.positions=pos-short.txt -o result.h5
 
 # Errors: not a result file (2), unknown index (1), wrong positions count (2).
 expect_code() {
