@@ -95,7 +95,8 @@ spex_status spex_plan_params_of(const spex_config *cfg, spex_plan_params *p, spe
     if (cfg->method != SPEX_METHOD_SPEX)
         return spex_error_set(err, SPEX_EUSAGE,
                               "the two-phase flow (spex plan, spex decode, oracle.kind = hdf5) "
-                              "serves method.name = spex only: ProxySPEX draws its own samples");
+                              "serves method.name = spex only, not %s",
+                              spex_config_enum_name("method.name", cfg->method));
     int b = cfg->b;
     /* As spex_run_study chooses it: the plan must be the design run uses. */
     if (b == 0)
