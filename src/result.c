@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,34 @@ static char *trim(char *s, size_t *len)
     return s + a;
 }
 
+/* Reads the next line of f (path, for messages) into *line, without its
+ * line end (LF or CRLF) and trimmed of spaces and tabs: *text, *len.
+ * *more = false at the end of the file.  A NUL byte or a read error is an
+ * error naming the file (and line). */
+static spex_status next_line(FILE *f, const char *path, char **line, size_t *cap, long *lineno,
+                             char **text, size_t *len, bool *more, spex_error *err)
+{
+    ssize_t got = getline(line, cap, f);
+    *more = got != -1;
+    if (!*more) {
+        if (ferror(f))
+            return spex_error_set(err, SPEX_EIO, "cannot read '%s': %s", path, strerror(errno));
+        return SPEX_OK;
+    }
+    (*lineno)++;
+    char *s = *line;
+    size_t n = (size_t)got;
+    if (n > 0 && s[n - 1] == '\n')
+        s[--n] = '\0';
+    if (n > 0 && s[n - 1] == '\r')
+        s[--n] = '\0';
+    if (strlen(s) != n)
+        return spex_error_set(err, SPEX_EINPUT, "%s:%ld: contains a NUL byte", path, *lineno);
+    *text = trim(s, &n);
+    *len = n;
+    return SPEX_OK;
+}
+
 spex_status spex_names_read(const char *path, int n, char ***names, spex_error *err)
 {
     spex_status st = SPEX_OK;
@@ -157,19 +186,11 @@ spex_status spex_names_read(const char *path, int n, char ***names, spex_error *
     v = calloc((size_t)n + 1, sizeof *v);
     SPEX_ALLOC_CHECK(v, err, "the feature names");
 
-    ssize_t got;
-    while ((got = getline(&line, &cap, f)) != -1) {
-        lineno++;
-        size_t len = (size_t)got;
-        if (len > 0 && line[len - 1] == '\n')
-            line[--len] = '\0';
-        if (len > 0 && line[len - 1] == '\r')
-            line[--len] = '\0';
-        if (strlen(line) != len) {
-            st = spex_error_set(err, SPEX_EINPUT, "%s:%ld: contains a NUL byte", path, lineno);
-            goto out;
-        }
-        char *name = trim(line, &len);
+    char *name;
+    size_t len;
+    bool more;
+    while ((st = next_line(f, path, &line, &cap, &lineno, &name, &len, &more, err)) == SPEX_OK &&
+           more) {
         /* Empty lines at the end are an editor's habit; anywhere else they
          * would shift every later name onto the wrong feature. */
         if (len == 0) {
@@ -195,10 +216,8 @@ spex_status spex_names_read(const char *path, int n, char ***names, spex_error *
         }
         count++;
     }
-    if (ferror(f)) {
-        st = spex_error_set(err, SPEX_EIO, "cannot read '%s': %s", path, strerror(errno));
+    if (st != SPEX_OK)
         goto out;
-    }
     if (count != n) {
         st = spex_error_set(err, SPEX_EINPUT, "%s: has %ld name%s, features.n is %d", path, count,
                             count == 1 ? "" : "s", n);
@@ -265,19 +284,11 @@ spex_status spex_positions_read(const char *path, int n, char *const *names, cha
         SPEX_ALLOC_CHECK(nm, err, "the feature names");
     }
 
-    ssize_t got;
-    while ((got = getline(&line, &cap, f)) != -1) {
-        lineno++;
-        size_t len = (size_t)got;
-        if (len > 0 && line[len - 1] == '\n')
-            line[--len] = '\0';
-        if (len > 0 && line[len - 1] == '\r')
-            line[--len] = '\0';
-        if (strlen(line) != len) {
-            st = spex_error_set(err, SPEX_EINPUT, "%s:%ld: contains a NUL byte", path, lineno);
-            goto out;
-        }
-        char *text = trim(line, &len);
+    char *text;
+    size_t len;
+    bool more;
+    while ((st = next_line(f, path, &line, &cap, &lineno, &text, &len, &more, err)) == SPEX_OK &&
+           more) {
         if (len == 0 || text[0] == '#')
             continue;
         char *field[3];
@@ -318,10 +329,8 @@ spex_status spex_positions_read(const char *path, int n, char *const *names, cha
         }
         count++;
     }
-    if (ferror(f)) {
-        st = spex_error_set(err, SPEX_EIO, "cannot read '%s': %s", path, strerror(errno));
+    if (st != SPEX_OK)
         goto out;
-    }
     if (count != n) {
         st = spex_error_set(err, SPEX_EINPUT, "%s: has %ld position%s, features.n is %d", path,
                             count, count == 1 ? "" : "s", n);
