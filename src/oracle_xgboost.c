@@ -464,6 +464,13 @@ static const cJSON *jget(const cJSON *o, const char *name)
     return o ? cJSON_GetObjectItemCaseSensitive(o, name) : NULL;
 }
 
+/* A node's child or feature index as read: converting anything outside
+ * int32's range (or NaN, or an infinity from "1e999") would be undefined. */
+static bool fits_int32(double v)
+{
+    return v >= (double)INT32_MIN && v <= (double)INT32_MAX;
+}
+
 /* XGBoost writes model parameters as strings ("5E-1", "0"). */
 static bool jnumber(const cJSON *o, double *v)
 {
@@ -519,7 +526,8 @@ static spex_status model_flatten(xgb_model *m, const cJSON *model, const char *p
     uint8_t *seen = NULL;
     if (!cJSON_IsArray(trees) || !cJSON_IsArray(info) ||
         cJSON_GetArraySize(trees) != cJSON_GetArraySize(info) ||
-        !jnumber(jget(jget(model, "gbtree_model_param"), "num_parallel_tree"), &npar) || npar < 1)
+        !jnumber(jget(jget(model, "gbtree_model_param"), "num_parallel_tree"), &npar) || npar < 1 ||
+        npar * m->groups > 1 << 30)
         return spex_error_set(err, SPEX_EINPUT,
                               "oracle.model = '%s': the model's JSON has no readable trees", path);
     m->ntrees = cJSON_GetArraySize(trees);
@@ -577,7 +585,8 @@ static spex_status model_flatten(xgb_model *m, const cJSON *model, const char *p
                 !jnumber(cJSON_GetArrayItem(rc, k), &r) ||
                 !jnumber(cJSON_GetArrayItem(si, k), &f) ||
                 !jnumber(cJSON_GetArrayItem(sc, k), &c) ||
-                !jnumber(cJSON_GetArrayItem(dl, k), &d)) {
+                !jnumber(cJSON_GetArrayItem(dl, k), &d) || !fits_int32(l) ||
+                !fits_int32(r) || !fits_int32(f)) {
                 st = spex_error_set(err, SPEX_EINPUT,
                                     "oracle.model = '%s': node %d of tree %d is malformed", path, k,
                                     t);
@@ -811,13 +820,15 @@ static spex_status model_load(const char *path, xgb_model *m, spex_error *err)
     const cJSON *bname = jget(gb, "name");
     double nfeat = 0, ncls = 0, ntarget = 1;
     if (!learner || !jnumber(jget(lmp, "num_feature"), &nfeat) ||
-        !jnumber(jget(lmp, "num_class"), &ncls) || !cJSON_IsString(obj) || !cJSON_IsString(bname)) {
+        !jnumber(jget(lmp, "num_class"), &ncls) || !cJSON_IsString(obj) || !cJSON_IsString(bname) ||
+        !(nfeat >= 0 && nfeat <= INT32_MAX) || !(ncls >= 0 && ncls <= 1 << 20)) {
         st = spex_error_set(err, SPEX_EINPUT, "oracle.model = '%s': unexpected JSON layout", path);
         goto out;
     }
     m->num_feature = (int)nfeat;
     /* Outputs per row: classes, or targets of a multi-output regression. */
-    jnumber(jget(lmp, "num_target"), &ntarget);
+    if (!jnumber(jget(lmp, "num_target"), &ntarget) || !(ntarget >= 1 && ntarget <= 1 << 20))
+        ntarget = 1;
     m->groups = ncls > 1 ? (int)ncls : ntarget > 1 ? (int)ntarget : 1;
     snprintf(m->objective, sizeof m->objective, "%s", obj->valuestring);
     snprintf(m->booster, sizeof m->booster, "%s", bname->valuestring);

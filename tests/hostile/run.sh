@@ -481,7 +481,7 @@ if why=$(mount -t tmpfs -o size=128k tmpfs full 2>&1); then
     rm -f full/filler full/*.tmp-*
     # A periodic checkpoint that does not fit: exit 5, the previous
     # checkpoint of the same study intact.
-    CKF="$CK --set study.checkpoint_interval=0.3"
+    CKF="$CK --set method.b=5 --set study.checkpoint_interval=0.3"
     timeout -k 5 60 "$MPIRUN" --oversubscribe -np $NP "$SPEX" run $CKF -o full/ck.h5 >bg.txt 2>&1 &
     bg=$!
     i=0
