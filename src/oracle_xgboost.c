@@ -677,11 +677,17 @@ static const char *json_trees_unsound(const cJSON *root, char *why, size_t size)
         if (arrays[k] != NULL)
             break;
         const cJSON *lc = jget(tr, "left_children"), *rc = jget(tr, "right_children");
-        const cJSON *si = jget(tr, "split_indices");
+        const cJSON *si = jget(tr, "split_indices"), *pa = jget(tr, "parents");
         for (k = 0; k < nn; k++) {
-            double l = 0, r = 0, f = 0;
+            double l = 0, r = 0, f = 0, p = 0;
             if (!jnumber(cJSON_GetArrayItem(lc, k), &l) ||
-                !jnumber(cJSON_GetArrayItem(rc, k), &r) || !jnumber(cJSON_GetArrayItem(si, k), &f))
+                !jnumber(cJSON_GetArrayItem(rc, k), &r) || !jnumber(cJSON_GetArrayItem(si, k), &f) ||
+                !jnumber(cJSON_GetArrayItem(pa, k), &p))
+                break;
+            /* XGBoost indexes its nodes by a parent without checking it: a
+             * node's parent is another node, the root's is "none" (INT32_MAX,
+             * or -1). */
+            if (!(p == INT32_MAX || p == -1 || (p >= 0 && p < nn && p == floor(p))))
                 break;
             if (l == -1 && r == -1)
                 continue;

@@ -19,11 +19,15 @@
 # Environment: srcdir, builddir (from make), FUZZ_SECONDS (default 15 per
 # harness), FUZZ_JOBS (harnesses fuzzed at once, default 2), FUZZ_ONLY
 # (space-separated harness names), FUZZ_WORK (work directory, default
-# $builddir/fuzz-work: objects, binaries, grown corpora, crashes, logs).
+# $builddir/fuzz-work: objects, binaries, grown corpora, crashes, logs),
+# FUZZ_SEED (libFuzzer's -seed; default 0, a new random seed each run:
+# .ci/run fixes it, so that CI replays one reproducible exploration and a
+# red CI always means a change, while longer random campaigns find new
+# inputs: doc/hardening.md).
 set -u
 : "${srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${builddir:=$(pwd)}"
-: "${FUZZ_SECONDS:=15}" "${FUZZ_JOBS:=2}" "${FUZZ_ONLY:=}"
+: "${FUZZ_SECONDS:=15}" "${FUZZ_JOBS:=2}" "${FUZZ_ONLY:=}" "${FUZZ_SEED:=0}"
 : "${FUZZ_WORK:=$builddir/fuzz-work}"
 FZ="$srcdir/tests/fuzz"
 PASSES=0
@@ -164,7 +168,7 @@ fuzz() {
     [ -d "$seeds" ] || seeds=""
     # shellcheck disable=SC2046
     ASAN_OPTIONS=$(asan_of "$h") timeout -k 10 $((FUZZ_SECONDS + 120)) "$FUZZ_WORK/bin/fuzz_$h" \
-        -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+        -max_total_time="$FUZZ_SECONDS" -seed="$FUZZ_SEED" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
         -print_final_stats=1 -artifact_prefix="$FUZZ_WORK/crash/$h/" $(options_of "$h") \
         "$FUZZ_WORK/corpus/$h" $seeds >"$FUZZ_WORK/log/fuzz-$h.txt" 2>&1
     echo $? > "$FUZZ_WORK/log/fuzz-$h.rc"
