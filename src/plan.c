@@ -43,6 +43,7 @@
 #include "spex/eval.h"
 #include "spex/h5util.h"
 #include "spex/mask.h"
+#include "spex/run.h"
 
 #ifndef SPEX_VERSION_STRING
 #define SPEX_VERSION_STRING "0.1.0"
@@ -97,16 +98,11 @@ spex_status spex_plan_params_of(const spex_config *cfg, spex_plan_params *p, spe
                               "the two-phase flow (spex plan, spex decode, oracle.kind = hdf5) "
                               "serves method.name = spex only, not %s",
                               spex_config_enum_name("method.name", cfg->method));
-    int b = cfg->b;
+    int b;
     /* As spex_run_study chooses it: the plan must be the design run uses. */
-    if (b == 0)
-        b = spex_design_choose_b(cfg->n, cfg->max_order, cfg->groups, cfg->delays, cfg->budget,
-                                 cfg->sparsity);
-    if (b == 0)
-        return spex_error_set(err, SPEX_EUSAGE,
-                              "method.budget = %lld is below the smallest design (b = 1): raise "
-                              "the budget or lower method.max_order",
-                              (long long)cfg->budget);
+    spex_status st = spex_run_b(cfg, &b, err);
+    if (st != SPEX_OK)
+        return st;
     int dc = spex_design_delay_count(cfg->n, cfg->max_order, cfg->delays);
     if (dc < 1)
         return spex_error_set(err, SPEX_EUSAGE, "no %s delays for features.n = %d, "

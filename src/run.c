@@ -118,19 +118,27 @@ out:
     return st;
 }
 
+spex_status spex_run_b(const spex_config *cfg, int *b, spex_error *err)
+{
+    *b = cfg->b;
+    if (*b == 0)
+        *b = spex_design_choose_b(cfg->n, cfg->max_order, cfg->groups, cfg->delays, cfg->budget,
+                                  cfg->sparsity);
+    if (*b == 0)
+        return spex_error_set(err, SPEX_EUSAGE,
+                              "method.budget = %lld is below the smallest design (b = 1): "
+                              "raise the budget or lower method.max_order",
+                              (long long)cfg->budget);
+    return SPEX_OK;
+}
+
 spex_status spex_run_design(const spex_config *cfg, spex_design **d, spex_error *err)
 {
-    int b = cfg->b;
+    int b;
     *d = NULL;
-    if (b == 0) {
-        b = spex_design_choose_b(cfg->n, cfg->max_order, cfg->groups, cfg->delays, cfg->budget,
-                                 cfg->sparsity);
-        if (b == 0)
-            return spex_error_set(err, SPEX_EUSAGE,
-                                  "method.budget = %lld is below the smallest design (b = 1): "
-                                  "raise the budget or lower method.max_order",
-                                  (long long)cfg->budget);
-    }
+    spex_status st = spex_run_b(cfg, &b, err);
+    if (st != SPEX_OK)
+        return st;
     return spex_design_create(cfg->n, b, cfg->groups, cfg->max_order, cfg->delays,
                               (uint64_t)cfg->seed, d, err);
 }

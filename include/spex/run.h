@@ -17,6 +17,10 @@
 spex_status spex_run_study(MPI_Comm comm, const spex_config *cfg, spex_oracle *o,
                            const spex_log *log, spex_result *res, spex_error *err);
 
+/* Local.  The study's b: method.b, or chosen from method.budget or
+ * method.sparsity; a budget below the smallest design is a usage error. */
+spex_status spex_run_b(const spex_config *cfg, int *b, spex_error *err);
+
 /* Local.  The study's SPEX design (method.b, or b chosen from method.budget
  * or method.sparsity), the same on every rank; *d is new memory
  * (spex_design_destroy).  Also the query set of the baselines. */

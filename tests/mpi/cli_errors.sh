@@ -39,6 +39,11 @@ for k in 1 2; do
         run --set features.n=100 --set oracle.spectrum=nan_spec.txt -o result.h5
 
     expect_fail $k 1 "error: design too large" run --set method.b=30 -o result.h5
+    # b from a budget too small for any design: run and plan share the check.
+    expect_fail $k 1 "error: method.budget = 10 is below the smallest design \\(b = 1\\)" \
+        run --set method.budget=10 -o result.h5
+    expect_fail $k 1 "error: method.budget = 10 is below the smallest design \\(b = 1\\)" \
+        plan --set method.budget=10 -o plan.h5
     expect_fail $k 5 "error: .*nonexistent-dir" run --set features.n=200 --set oracle.terms=5 \
         --set method.b=4 -o nonexistent-dir/result.h5
 done
